@@ -1,0 +1,412 @@
+//! The whole state as one JSON document (`GET /v1/export`, `POST /v1/import`, the browser
+//! preview's input), and the same records as rows, which is how the worker stores them.
+//!
+//! Reserved stock is not stored: it is rebuilt from the open orders on load, so the two can
+//! never disagree (SPEC §7.2).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{err, Error, ErrorCode};
+use crate::events::Event;
+use crate::hub::{AdjustRecord, Hub, Item};
+use crate::ids::{ChannelId, ListingId, ListingKey, LocationId, Sku};
+use crate::model::{
+    Adjust, Channel, ItemBody, Link, Listing, Location, Mapping, Order, OrderStatus, Pending,
+    RuleOverrides, SyncState,
+};
+use crate::plan::{Dirty, Outcome};
+use crate::qty::Qty;
+use crate::wire;
+
+/// The snapshot format this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// One listing: its link (when `sku` is set) and its sync state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ListingRecord {
+    pub channel: ChannelId,
+    pub listing: ListingId,
+    /// The linked sku; none for an explicitly unlinked listing.
+    #[serde(default)]
+    pub sku: Option<Sku>,
+    #[serde(default = "one")]
+    pub pack: Qty,
+    #[serde(default)]
+    pub ignore_sync: bool,
+    #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub rules: RuleOverrides,
+    #[serde(default)]
+    pub last_sent: Option<Qty>,
+    #[serde(default)]
+    pub pending: Option<Pending>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub acked_seq: u64,
+}
+
+fn one() -> Qty {
+    Qty::ONE
+}
+
+/// A stored adjustment reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRecord {
+    pub sku: Sku,
+    #[serde(flatten)]
+    pub adjust: Adjust,
+}
+
+/// The whole state of one merchant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub version: u32,
+    #[serde(default)]
+    pub locations: BTreeMap<LocationId, Location>,
+    /// On hand per location, or components.
+    #[serde(default)]
+    pub items: BTreeMap<Sku, ItemBody>,
+    #[serde(default)]
+    pub channels: BTreeMap<ChannelId, Channel>,
+    #[serde(default)]
+    pub listings: Vec<ListingRecord>,
+    #[serde(default)]
+    pub orders: Vec<Order>,
+    #[serde(default)]
+    pub adjustments: Vec<AdjustmentRecord>,
+    #[serde(default = "first_seq")]
+    pub next_seq: u64,
+}
+
+fn first_seq() -> u64 {
+    1
+}
+
+impl Default for Snapshot {
+    fn default() -> Snapshot {
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            locations: BTreeMap::new(),
+            items: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            listings: Vec::new(),
+            orders: Vec::new(),
+            adjustments: Vec::new(),
+            next_seq: 1,
+        }
+    }
+}
+
+impl Snapshot {
+    /// The same snapshot with every channel secret removed, for showing.
+    pub fn redacted(mut self) -> Snapshot {
+        for c in self.channels.values_mut() {
+            c.target = c.target.redacted();
+        }
+        self
+    }
+}
+
+impl Hub {
+    /// The whole state.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            locations: self.locations.clone(),
+            items: self.items.iter().map(|(s, i)| (s.clone(), item_body(i))).collect(),
+            channels: self.channels.clone(),
+            listings: self.listings.iter().map(|(k, l)| listing_record(k, l)).collect(),
+            orders: self.orders.values().cloned().collect(),
+            adjustments: self
+                .adjustments
+                .values()
+                .map(|a| AdjustmentRecord { sku: a.sku.clone(), adjust: a.adjust.clone() })
+                .collect(),
+            next_seq: self.next_seq,
+        }
+    }
+
+    /// Builds a hub from a snapshot, checking it as carefully as the events that would have
+    /// built it: a snapshot cannot smuggle in state that events could not make.
+    pub fn from_snapshot(s: Snapshot) -> Result<Hub, Error> {
+        if s.version != SNAPSHOT_VERSION {
+            return err(ErrorCode::UnsupportedVersion, alloc::format!("snapshot version {} (this build reads {SNAPSHOT_VERSION})", s.version));
+        }
+        let mut hub = Hub::new();
+        let mut scratch = Outcome::default();
+        let apply = |hub: &mut Hub, e: Event| hub.apply(e).map(drop);
+        for (id, location) in s.locations {
+            apply(&mut hub, Event::LocationPut { id, location })?;
+        }
+        // Stock items first, then composites (which name them).
+        let (composites, stock): (Vec<_>, Vec<_>) = s.items.into_iter().partition(|(_, b)| b.components.is_some());
+        for (sku, item) in stock.into_iter().chain(composites) {
+            apply(&mut hub, Event::ItemPut { sku, item })?;
+        }
+        for (id, channel) in s.channels {
+            // A redacted export has no secrets; the preview reads it as it is.
+            hub.put_channel(id, channel, false, &mut scratch)?;
+        }
+        let mut max_seq = 0;
+        for r in s.listings {
+            let key = ListingKey::new(r.channel.clone(), r.listing.clone());
+            if !hub.channels.contains_key(&key.channel) {
+                return err(ErrorCode::UnknownChannel, alloc::format!("listing {key}: no channel {:?}", key.channel));
+            }
+            let link = match r.sku {
+                Some(sku) => {
+                    let m = Mapping { channel: r.channel, listing: r.listing, sku, pack: Some(r.pack), ignore_sync: r.ignore_sync, rules: r.rules };
+                    hub.check_mapping(&m)?;
+                    hub.by_sku.entry(m.sku.clone()).or_default().insert(key.clone());
+                    Some(Link { sku: m.sku, pack: r.pack.get(), ignore_sync: m.ignore_sync, rules: m.rules })
+                }
+                None => None,
+            };
+            if let Some(q) = r.last_sent {
+                q.at_least(0, &alloc::format!("listing {key} last_sent"))?;
+            }
+            max_seq = max_seq.max(r.acked_seq).max(r.pending.as_ref().map_or(0, |p| p.seq));
+            let sync = SyncState {
+                last_sent: r.last_sent.map(Qty::get),
+                pending: r.pending,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                acked_seq: r.acked_seq,
+            };
+            if hub.listings.insert(key.clone(), Listing { link, sync }).is_some() {
+                return err(ErrorCode::MappingConflict, alloc::format!("listing {key} appears twice"));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for o in s.orders {
+            hub.restore_order(o, &mut seen)?;
+        }
+        for a in s.adjustments {
+            let r = a.adjust.reference.clone().ok_or_else(|| Error::new(ErrorCode::MissingField, "a stored adjustment needs its \"ref\""))?;
+            hub.adjustments.insert(r, AdjustRecord { sku: a.sku, adjust: a.adjust });
+        }
+        if s.next_seq <= max_seq {
+            return err(ErrorCode::InvalidRequest, alloc::format!("next_seq {} must be above every stored seq ({max_seq})", s.next_seq));
+        }
+        hub.next_seq = s.next_seq;
+        Ok(hub)
+    }
+
+    /// Replaces the whole state with a snapshot (`POST /v1/import`), then plans every listing
+    /// whose number differs from what its channel last received. A webhook channel whose
+    /// secret the snapshot leaves out (a redacted export) keeps the secret it has here.
+    pub fn import(&mut self, mut s: Snapshot) -> Result<Outcome, Error> {
+        for (id, c) in &mut s.channels {
+            if let crate::model::Target::Webhook { secret: secret @ None, .. } = &mut c.target {
+                *secret = self.channels.get(id).and_then(|c| c.target.secret()).map(ToString::to_string);
+            }
+        }
+        if let Some((id, _)) = s.channels.iter().find(|(_, c)| matches!(c.target, crate::model::Target::Webhook { secret: None, .. })) {
+            return err(ErrorCode::InvalidRequest, alloc::format!("channel {id:?}: a webhook target needs a \"secret\" (this hub has none to keep)"));
+        }
+        let mut hub = Hub::from_snapshot(s)?;
+        let mut out = Outcome::default();
+        let keys: Vec<ListingKey> = hub.listings.keys().cloned().collect();
+        for key in keys {
+            hub.plan_changed(key, &mut out);
+        }
+        // Listings that are fine need no entry; keep only the pushes and real skips.
+        out.dirty = Dirty { all: true, ..Dirty::default() };
+        *self = hub;
+        Ok(out)
+    }
+
+    /// The stored rows an outcome changed, as (table, key, JSON value). A store that writes
+    /// these after every event, and loads them with [`Hub::from_rows`], holds exactly the hub.
+    pub fn rows(&self, dirty: &Dirty) -> Vec<Row> {
+        if dirty.all {
+            return self.all_rows();
+        }
+        let mut rows = Vec::new();
+        for id in &dirty.locations {
+            if let Some(l) = self.locations.get(id) {
+                rows.push(Row::new(Table::Location, id.as_str().to_string(), wire::to_json(l)));
+            }
+        }
+        for sku in &dirty.items {
+            if let Some(i) = self.items.get(sku) {
+                rows.push(Row::new(Table::Item, sku.as_str().to_string(), wire::to_json(&item_body(i))));
+            }
+        }
+        for id in &dirty.channels {
+            if let Some(c) = self.channels.get(id) {
+                rows.push(Row::new(Table::Channel, id.as_str().to_string(), wire::to_json(c)));
+            }
+        }
+        for key in &dirty.listings {
+            if let Some(l) = self.listings.get(key) {
+                rows.push(Row::new(Table::Listing, listing_row_key(key), wire::to_json(&listing_record(key, l))));
+            }
+        }
+        for key in &dirty.orders {
+            if let Some(o) = self.orders.get(key) {
+                rows.push(Row::new(Table::Order, wire::to_json(&[key.0.as_str(), key.1.as_str()]), wire::to_json(o)));
+            }
+        }
+        for r in &dirty.adjustments {
+            if let Some(a) = self.adjustments.get(r) {
+                rows.push(Row::new(Table::Adjustment, r.as_str().to_string(), wire::to_json(&AdjustmentRecord { sku: a.sku.clone(), adjust: a.adjust.clone() })));
+            }
+        }
+        if dirty.meta {
+            rows.push(Row::new(Table::Meta, "next_seq".to_string(), wire::to_json(&self.next_seq)));
+        }
+        rows
+    }
+
+    fn all_rows(&self) -> Vec<Row> {
+        let dirty = Dirty {
+            all: false,
+            locations: self.locations.keys().cloned().collect(),
+            items: self.items.keys().cloned().collect(),
+            channels: self.channels.keys().cloned().collect(),
+            listings: self.listings.keys().cloned().collect(),
+            orders: self.orders.keys().cloned().collect(),
+            adjustments: self.adjustments.keys().cloned().collect(),
+            meta: true,
+        };
+        self.rows(&dirty)
+    }
+
+    /// Loads a hub from stored rows (any order).
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> Result<Hub, Error> {
+        let mut s = Snapshot::default();
+        for (table, key, json) in rows {
+            match Table::from_name(table) {
+                Some(Table::Location) => {
+                    s.locations.insert(LocationId::new(key)?, wire::from_json(json)?);
+                }
+                Some(Table::Item) => {
+                    s.items.insert(Sku::new(key)?, wire::from_json(json)?);
+                }
+                Some(Table::Channel) => {
+                    s.channels.insert(ChannelId::new(key)?, wire::from_json(json)?);
+                }
+                Some(Table::Listing) => s.listings.push(wire::from_json(json)?),
+                Some(Table::Order) => s.orders.push(wire::from_json(json)?),
+                Some(Table::Adjustment) => s.adjustments.push(wire::from_json(json)?),
+                Some(Table::Meta) if key == "next_seq" => s.next_seq = wire::from_json(json)?,
+                _ => return err(ErrorCode::InvalidRequest, alloc::format!("unknown stored row {table}/{key}")),
+            }
+        }
+        Hub::from_snapshot(s)
+    }
+
+    fn restore_order(&mut self, o: Order, seen: &mut BTreeSet<(ChannelId, crate::ids::OrderRef)>) -> Result<(), Error> {
+        if !self.channels.contains_key(&o.channel) {
+            return err(ErrorCode::UnknownChannel, alloc::format!("order {:?}: no channel {:?}", o.order, o.channel));
+        }
+        if !self.locations.contains_key(&o.location) {
+            return err(ErrorCode::UnknownLocation, alloc::format!("order {:?}: no location {:?}", o.order, o.location));
+        }
+        let key = (o.channel.clone(), o.order.clone());
+        if !seen.insert(key.clone()) {
+            return err(ErrorCode::OrderConflict, alloc::format!("order {:?} appears twice", o.order));
+        }
+        if o.status == OrderStatus::Open {
+            for r in o.lines.iter().flat_map(|l| &l.reservations) {
+                r.qty.at_least(1, "reservation qty")?;
+                let item = self.items.get_mut(&r.sku).ok_or_else(|| Error::new(ErrorCode::UnknownSku, alloc::format!("order {:?} reserves missing item {:?}", o.order, r.sku)))?;
+                item.levels.entry(o.location.clone()).or_default().reserved += r.qty.get();
+            }
+        }
+        self.orders.insert(key, o);
+        Ok(())
+    }
+}
+
+/// The worker's tables. Each row is one record in the JSON shape of the snapshot.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Table {
+    Location,
+    Item,
+    Channel,
+    Listing,
+    Order,
+    Adjustment,
+    Meta,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] = [Table::Location, Table::Item, Table::Channel, Table::Listing, Table::Order, Table::Adjustment, Table::Meta];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Location => "location",
+            Table::Item => "item",
+            Table::Channel => "channel",
+            Table::Listing => "listing",
+            Table::Order => "order",
+            Table::Adjustment => "adjustment",
+            Table::Meta => "meta",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// One stored record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub table: Table,
+    pub key: String,
+    pub json: String,
+}
+
+impl Row {
+    fn new(table: Table, key: String, json: String) -> Row {
+        Row { table, key, json }
+    }
+}
+
+/// The stored key of a listing row: `["channel","listing"]` (ids may hold any character).
+pub fn listing_row_key(key: &ListingKey) -> String {
+    wire::to_json(&[key.channel.as_str(), key.listing.as_str()])
+}
+
+fn item_body(i: &Item) -> ItemBody {
+    if i.components.is_empty() {
+        ItemBody {
+            levels: Some(i.levels.iter().map(|(l, v)| (l.clone(), Qty::new(v.on_hand).unwrap_or(Qty::ZERO))).collect()),
+            components: None,
+        }
+    } else {
+        ItemBody { levels: None, components: Some(i.components.clone()) }
+    }
+}
+
+fn listing_record(key: &ListingKey, l: &Listing) -> ListingRecord {
+    ListingRecord {
+        channel: key.channel.clone(),
+        listing: key.listing.clone(),
+        sku: l.link.as_ref().map(|k| k.sku.clone()),
+        pack: l.link.as_ref().map_or(Qty::ONE, |k| Qty::new(k.pack).unwrap_or(Qty::ONE)),
+        ignore_sync: l.link.as_ref().is_some_and(|k| k.ignore_sync),
+        rules: l.link.as_ref().map(|k| k.rules.clone()).unwrap_or_default(),
+        last_sent: l.sync.last_sent.and_then(|q| Qty::new(q).ok()),
+        pending: l.sync.pending.clone(),
+        attempts: l.sync.attempts,
+        last_error: l.sync.last_error.clone(),
+        acked_seq: l.sync.acked_seq,
+    }
+}
