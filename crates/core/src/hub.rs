@@ -470,28 +470,30 @@ impl Hub {
         let mut lines = Vec::with_capacity(po.lines.len());
         let mut adds: BTreeMap<Sku, i64> = BTreeMap::new();
         for (i, line) in po.lines.iter().enumerate() {
-            let sku = match (&line.listing, &line.sku) {
+            // A listing line sells listing units: a 6-pack listing's unit is 6 hub units.
+            let (sku, pack) = match (&line.listing, &line.sku) {
                 (Some(listing), _) => self
                     .listings
                     .get(&ListingKey::new(po.channel.clone(), listing.clone()))
                     .and_then(|l| l.link.as_ref())
-                    .map(|l| l.sku.clone()),
-                (None, Some(sku)) => self.items.contains_key(sku).then(|| sku.clone()),
-                (None, None) => None,
+                    .map_or((None, 1), |l| (Some(l.sku.clone()), l.pack)),
+                (None, Some(sku)) => (self.items.contains_key(sku).then(|| sku.clone()), 1),
+                (None, None) => (None, 1),
             };
-            let qty = line.qty.get();
+            let units = |per: i64, what: &Sku| {
+                line.qty.get().checked_mul(pack).and_then(|u| u.checked_mul(per)).filter(|u| *u <= MAX_QTY).ok_or_else(|| {
+                    Error::new(ErrorCode::InvalidQuantity, alloc::format!("line {}: {} units of {what} exceed 2^53−1", i + 1, line.qty))
+                })
+            };
             let mut reservations = Vec::new();
             if let Some(sku) = &sku {
                 let item = &self.items[sku];
                 if item.is_composite() {
                     for c in &item.components {
-                        let units = qty.checked_mul(c.qty.get()).filter(|u| *u <= MAX_QTY).ok_or_else(|| {
-                            Error::new(ErrorCode::InvalidQuantity, alloc::format!("line {}: {qty} × {} of {} exceeds 2^53−1", i + 1, c.qty, c.sku))
-                        })?;
-                        reservations.push(Reservation { sku: c.sku.clone(), qty: Qty::new(units)? });
+                        reservations.push(Reservation { sku: c.sku.clone(), qty: Qty::new(units(c.qty.get(), &c.sku)?)? });
                     }
                 } else {
-                    reservations.push(Reservation { sku: sku.clone(), qty: line.qty });
+                    reservations.push(Reservation { sku: sku.clone(), qty: Qty::new(units(1, sku)?)? });
                 }
             }
             for r in &reservations {
@@ -502,19 +504,22 @@ impl Hub {
                     return err(ErrorCode::InvalidQuantity, alloc::format!("line {}: reservations of {} at {location} would exceed 2^53−1", i + 1, r.sku));
                 }
             }
-            lines.push(OrderLine {
-                listing: line.listing.clone(),
-                linked: sku.is_some(),
-                sku,
-                qty: line.qty,
-                oversold: Qty::ZERO,
-                reservations,
-            });
+            lines.push((
+                OrderLine {
+                    listing: line.listing.clone(),
+                    linked: sku.is_some(),
+                    sku,
+                    qty: line.qty,
+                    oversold: Qty::ZERO,
+                    reservations,
+                },
+                pack,
+            ));
         }
 
         // Record: each line sees what the lines before it already took.
         let mut touched = BTreeSet::new();
-        for line in &mut lines {
+        for (line, pack) in &mut lines {
             let Some(sku) = &line.sku else {
                 if let Some(listing) = &line.listing {
                     let key = ListingKey::new(po.channel.clone(), listing.clone());
@@ -528,8 +533,9 @@ impl Hub {
                 }
                 continue;
             };
-            let sellable = self.sellable_at(sku, &location);
-            line.oversold = Qty::new((line.qty.get() - sellable.max(0)).max(0))?;
+            // Oversold is counted in the line's own units (listing units for a listing line).
+            let sellable = self.sellable_at(sku, &location).max(0) / *pack;
+            line.oversold = Qty::new((line.qty.get() - sellable).max(0))?;
             for r in &line.reservations {
                 let item = self.items.get_mut(&r.sku).ok_or_else(|| Error::new(ErrorCode::UnknownSku, "component vanished"))?;
                 item.levels.entry(location.clone()).or_default().reserved += r.qty.get();
@@ -543,7 +549,7 @@ impl Hub {
             location: location.clone(),
             status: OrderStatus::Open,
             request: po.lines,
-            lines,
+            lines: lines.into_iter().map(|(l, _)| l).collect(),
         };
         out.receipt = Some(receipt(&order, false));
         out.dirty.orders.insert(order_key.clone());
