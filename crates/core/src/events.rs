@@ -42,11 +42,13 @@ pub enum Event {
         seq: u64,
         quantity: Qty,
     },
-    /// Delivering push `seq` failed (from the delivery loop).
+    /// Attempt number `attempt` (1-based) of delivering push `seq` failed (from the delivery
+    /// loop). The attempt number makes a duplicated report count once.
     PushFailed {
         channel: ChannelId,
         listing: ListingId,
         seq: u64,
+        attempt: u32,
         error: String,
     },
     /// `POST /v1/sync/resync`: resend every eligible listing (of one channel, or all).

@@ -167,8 +167,9 @@ impl Hub {
                 channel,
                 listing,
                 seq,
+                attempt,
                 error,
-            } => self.push_failed(ListingKey::new(channel, listing), seq, error, &mut out)?,
+            } => self.push_failed(ListingKey::new(channel, listing), seq, attempt, error, &mut out)?,
             Event::Resync { channel } => self.resync(channel, &mut out)?,
         }
         Ok(out)
@@ -636,7 +637,7 @@ impl Hub {
         Ok(())
     }
 
-    fn push_failed(&mut self, key: ListingKey, seq: u64, error: String, out: &mut Outcome) -> Result<(), Error> {
+    fn push_failed(&mut self, key: ListingKey, seq: u64, attempt: u32, error: String, out: &mut Outcome) -> Result<(), Error> {
         if seq == 0 || seq >= self.next_seq {
             return err(ErrorCode::UnknownPush, alloc::format!("push {seq} was never planned"));
         }
@@ -644,8 +645,10 @@ impl Hub {
             return err(ErrorCode::UnknownListing, alloc::format!("no listing {key}"));
         };
         let sync = &mut listing.sync;
-        if sync.pending.as_ref().is_some_and(|p| p.seq == seq) {
-            sync.attempts = sync.attempts.saturating_add(1);
+        // Only the report of the next attempt of the waiting push counts: a duplicated or
+        // stale report changes nothing.
+        if sync.pending.as_ref().is_some_and(|p| p.seq == seq) && attempt == sync.attempts.saturating_add(1) {
+            sync.attempts = attempt;
             sync.last_error = Some(truncate_error(error));
             out.dirty.listings.insert(key);
         }

@@ -23,7 +23,9 @@
 //! let outcome = hub.apply(wire::from_json(order).unwrap()).unwrap();
 //! assert_eq!(outcome.pushes[0].quantity, 4); // 5 on hand − 1 reserved
 //! ```
-#![no_std]
+// no_std, except for the native-only `ts` feature: ts-rs's derive expands to code that names
+// std (`format!`, `String`), and TypeScript generation never runs on a no_std target.
+#![cfg_attr(not(feature = "ts"), no_std)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 extern crate alloc;

@@ -39,8 +39,9 @@ pub struct ListingRecord {
     pub pack: Qty,
     #[serde(default)]
     pub ignore_sync: bool,
+    // ts-rs makes `default` + `skip_serializing_if` fields optional (`rules?:`) by itself;
+    // `ts(optional)` is only for `Option` fields.
     #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional))]
     pub rules: RuleOverrides,
     #[serde(default)]
     pub last_sent: Option<Qty>,
