@@ -199,7 +199,9 @@ impl Dirty {
 pub struct Outcome {
     /// For order events: the order as recorded (its fields are inlined in the JSON).
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(flatten))]
+    // ts-rs cannot flatten an `Option`; the web crate's TypeScript generator declares
+    // `Outcome` as these fields `& Partial<OrderReceipt>`.
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub receipt: Option<OrderReceipt>,
     /// One per listing whose number changed (every eligible listing on resync).
     pub pushes: Vec<Push>,
