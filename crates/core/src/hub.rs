@@ -184,6 +184,10 @@ impl Hub {
         Ok(())
     }
 
+    pub(crate) fn check_location_pub(&self, id: &LocationId) -> Result<(), Error> {
+        self.check_location(id)
+    }
+
     fn check_location(&self, id: &LocationId) -> Result<(), Error> {
         if !self.locations.contains_key(id) {
             return err(ErrorCode::UnknownLocation, alloc::format!("no location {id:?}; create it with PUT /v1/locations/{id}"));
@@ -418,8 +422,13 @@ impl Hub {
         if !self.channels.contains_key(&key.channel) {
             return err(ErrorCode::UnknownChannel, alloc::format!("no channel {:?}", key.channel));
         }
-        let Some(link) = self.listings.get_mut(&key).and_then(|l| l.link.take()) else {
-            return err(ErrorCode::UnknownListing, alloc::format!("listing {key} is not linked"));
+        let Some(listing) = self.listings.get_mut(&key) else {
+            return err(ErrorCode::UnknownListing, alloc::format!("listing {key} is not known to the hub"));
+        };
+        // Unlinking an unlinked listing succeeds and changes nothing, so a retried DELETE is safe.
+        let Some(link) = listing.link.take() else {
+            out.skipped.push(Skipped { channel: key.channel, listing: key.listing, sku: None, reason: SkipReason::Unlinked });
+            return Ok(());
         };
         if let Some(set) = self.by_sku.get_mut(&link.sku) {
             set.remove(&key);
@@ -633,7 +642,12 @@ impl Hub {
             sync.attempts = 0;
             sync.last_error = None;
         }
-        out.dirty.listings.insert(key);
+        out.dirty.listings.insert(key.clone());
+        // A push that was cancelled while in flight (its listing stopped being eligible, then
+        // came back) may still land; the channel now shows it, so correct it if it is wrong.
+        if self.listings.get(&key).is_some_and(|l| l.sync.pending.is_none()) {
+            self.plan_listing(key, Force::Changed, out);
+        }
         Ok(())
     }
 

@@ -154,7 +154,17 @@ impl Hub {
         }
         // Stock items first, then composites (which name them).
         let (composites, stock): (Vec<_>, Vec<_>) = s.items.into_iter().partition(|(_, b)| b.components.is_some());
-        for (sku, item) in stock.into_iter().chain(composites) {
+        // Levels are restored as recorded: on hand may be below zero after an oversold order
+        // shipped, which no stock count could set but the ledger must keep.
+        for (sku, item) in stock {
+            let mut levels = BTreeMap::new();
+            for (loc, on_hand) in item.levels.unwrap_or_default() {
+                hub.check_location_pub(&loc)?;
+                levels.insert(loc, crate::hub::Level { on_hand: on_hand.get(), reserved: 0 });
+            }
+            hub.items.insert(sku, Item { components: Vec::new(), levels });
+        }
+        for (sku, item) in composites {
             apply(&mut hub, Event::ItemPut { sku, item })?;
         }
         for (id, channel) in s.channels {
