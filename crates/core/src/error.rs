@@ -111,7 +111,7 @@ impl ErrorCode {
         }
     }
 
-    pub fn from_str(code: &str) -> Option<ErrorCode> {
+    pub fn parse(code: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 }

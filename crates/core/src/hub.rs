@@ -18,8 +18,8 @@ use crate::model::{
     OrderStatus, Pending, PlaceOrder, Pooling, Reservation, Target,
 };
 use crate::plan::{
-    Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
-    OrderReceipt, Outcome, Push, SkipReason, Skipped, StockLine, SyncStatus,
+    Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView, OrderReceipt,
+    Outcome, Push, SkipReason, Skipped, StockLine, SyncStatus,
 };
 use crate::qty::{self, Qty, MAX_QTY};
 use crate::rules;
@@ -169,7 +169,13 @@ impl Hub {
                 seq,
                 attempt,
                 error,
-            } => self.push_failed(ListingKey::new(channel, listing), seq, attempt, error, &mut out)?,
+            } => self.push_failed(
+                ListingKey::new(channel, listing),
+                seq,
+                attempt,
+                error,
+                &mut out,
+            )?,
             Event::Resync { channel } => self.resync(channel, &mut out)?,
         }
         Ok(out)
@@ -177,7 +183,12 @@ impl Hub {
 
     // ----- configuration -------------------------------------------------------------------
 
-    fn put_location(&mut self, id: LocationId, location: Location, out: &mut Outcome) -> Result<(), Error> {
+    fn put_location(
+        &mut self,
+        id: LocationId,
+        location: Location,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         check_text("location name", &location.name)?;
         self.locations.insert(id.clone(), location);
         out.dirty.locations.insert(id);
@@ -190,7 +201,10 @@ impl Hub {
 
     fn check_location(&self, id: &LocationId) -> Result<(), Error> {
         if !self.locations.contains_key(id) {
-            return err(ErrorCode::UnknownLocation, alloc::format!("no location {id:?}; create it with PUT /v1/locations/{id}"));
+            return err(
+                ErrorCode::UnknownLocation,
+                alloc::format!("no location {id:?}; create it with PUT /v1/locations/{id}"),
+            );
         }
         Ok(())
     }
@@ -206,9 +220,20 @@ impl Hub {
         }
     }
 
-    fn set_levels(&mut self, sku: Sku, levels: BTreeMap<LocationId, Qty>, out: &mut Outcome) -> Result<(), Error> {
+    fn set_levels(
+        &mut self,
+        sku: Sku,
+        levels: BTreeMap<LocationId, Qty>,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         if levels.len() > limits::MAX_LEVELS_PER_REQUEST {
-            return err(ErrorCode::TooMany, alloc::format!("at most {} levels per request", limits::MAX_LEVELS_PER_REQUEST));
+            return err(
+                ErrorCode::TooMany,
+                alloc::format!(
+                    "at most {} levels per request",
+                    limits::MAX_LEVELS_PER_REQUEST
+                ),
+            );
         }
         if self.items.get(&sku).is_some_and(Item::is_composite) {
             return err(ErrorCode::ItemKindConflict, alloc::format!("{sku:?} is a composite: it holds no stock of its own; set its components' levels"));
@@ -226,37 +251,83 @@ impl Hub {
         Ok(())
     }
 
-    fn set_components(&mut self, sku: Sku, components: Vec<Component>, out: &mut Outcome) -> Result<(), Error> {
+    fn set_components(
+        &mut self,
+        sku: Sku,
+        components: Vec<Component>,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         if components.is_empty() {
-            return err(ErrorCode::InvalidComponent, "a composite needs at least one component");
+            return err(
+                ErrorCode::InvalidComponent,
+                "a composite needs at least one component",
+            );
         }
         if components.len() > limits::MAX_COMPONENTS {
-            return err(ErrorCode::TooMany, alloc::format!("at most {} components per composite", limits::MAX_COMPONENTS));
+            return err(
+                ErrorCode::TooMany,
+                alloc::format!(
+                    "at most {} components per composite",
+                    limits::MAX_COMPONENTS
+                ),
+            );
         }
         let mut seen = BTreeSet::new();
         for c in &components {
-            c.qty.at_least(1, &alloc::format!("component {} qty", c.sku))?;
+            c.qty
+                .at_least(1, &alloc::format!("component {} qty", c.sku))?;
             if c.sku == sku {
-                return err(ErrorCode::InvalidComponent, alloc::format!("{sku:?} cannot be a component of itself"));
+                return err(
+                    ErrorCode::InvalidComponent,
+                    alloc::format!("{sku:?} cannot be a component of itself"),
+                );
             }
             if !seen.insert(&c.sku) {
-                return err(ErrorCode::InvalidComponent, alloc::format!("component {:?} is listed twice", c.sku));
+                return err(
+                    ErrorCode::InvalidComponent,
+                    alloc::format!("component {:?} is listed twice", c.sku),
+                );
             }
             match self.items.get(&c.sku) {
-                None => return err(ErrorCode::UnknownSku, alloc::format!("component {:?} is not a hub item", c.sku)),
+                None => {
+                    return err(
+                        ErrorCode::UnknownSku,
+                        alloc::format!("component {:?} is not a hub item", c.sku),
+                    )
+                }
                 Some(i) if i.is_composite() => {
-                    return err(ErrorCode::InvalidComponent, alloc::format!("component {:?} is itself a composite; composites do not nest", c.sku))
+                    return err(
+                        ErrorCode::InvalidComponent,
+                        alloc::format!(
+                            "component {:?} is itself a composite; composites do not nest",
+                            c.sku
+                        ),
+                    )
                 }
                 Some(_) => {}
             }
         }
         if let Some(existing) = self.items.get(&sku) {
             if !existing.is_composite() {
-                if existing.levels.values().any(|l| l.on_hand != 0 || l.reserved != 0) {
-                    return err(ErrorCode::ItemKindConflict, alloc::format!("{sku:?} holds stock or reservations; it cannot become a composite"));
+                if existing
+                    .levels
+                    .values()
+                    .any(|l| l.on_hand != 0 || l.reserved != 0)
+                {
+                    return err(
+                        ErrorCode::ItemKindConflict,
+                        alloc::format!(
+                            "{sku:?} holds stock or reservations; it cannot become a composite"
+                        ),
+                    );
                 }
                 if self.parents.get(&sku).is_some_and(|p| !p.is_empty()) {
-                    return err(ErrorCode::ItemKindConflict, alloc::format!("{sku:?} is a component of another composite; it cannot become one"));
+                    return err(
+                        ErrorCode::ItemKindConflict,
+                        alloc::format!(
+                            "{sku:?} is a component of another composite; it cannot become one"
+                        ),
+                    );
                 }
             }
         }
@@ -268,7 +339,10 @@ impl Hub {
         }
         item.levels.clear();
         for c in &components {
-            self.parents.entry(c.sku.clone()).or_default().insert(sku.clone());
+            self.parents
+                .entry(c.sku.clone())
+                .or_default()
+                .insert(sku.clone());
         }
         if let Some(item) = self.items.get_mut(&sku) {
             item.components = components;
@@ -284,14 +358,22 @@ impl Hub {
                 if prev.sku == sku && prev.adjust == adjust {
                     return Ok(()); // already applied: a retried request
                 }
-                return err(ErrorCode::AdjustmentConflict, alloc::format!("adjustment reference {r:?} was already used for a different adjustment"));
+                return err(
+                    ErrorCode::AdjustmentConflict,
+                    alloc::format!(
+                        "adjustment reference {r:?} was already used for a different adjustment"
+                    ),
+                );
             }
         }
         let Some(item) = self.items.get(&sku) else {
             return err(ErrorCode::UnknownSku, alloc::format!("no item {sku:?}"));
         };
         if item.is_composite() {
-            return err(ErrorCode::ItemKindConflict, alloc::format!("{sku:?} is a composite: adjust its components"));
+            return err(
+                ErrorCode::ItemKindConflict,
+                alloc::format!("{sku:?} is a composite: adjust its components"),
+            );
         }
         self.check_location(&adjust.location)?;
         if let Some(reason) = &adjust.reason {
@@ -304,16 +386,35 @@ impl Hub {
         let on_hand = item.levels.get(&adjust.location).map_or(0, |l| l.on_hand);
         let after = on_hand + delta; // both within ±2^53: no overflow
         if delta < 0 && after < 0 {
-            return err(ErrorCode::NegativeStock, alloc::format!("{sku} has {on_hand} on hand at {}; removing {} would leave {after}", adjust.location, -delta));
+            return err(
+                ErrorCode::NegativeStock,
+                alloc::format!(
+                    "{sku} has {on_hand} on hand at {}; removing {} would leave {after}",
+                    adjust.location,
+                    -delta
+                ),
+            );
         }
         if after > MAX_QTY {
-            return err(ErrorCode::InvalidQuantity, alloc::format!("on hand would exceed 2^53−1 ({after})"));
+            return err(
+                ErrorCode::InvalidQuantity,
+                alloc::format!("on hand would exceed 2^53−1 ({after})"),
+            );
         }
         if let Some(item) = self.items.get_mut(&sku) {
-            item.levels.entry(adjust.location.clone()).or_default().on_hand = after;
+            item.levels
+                .entry(adjust.location.clone())
+                .or_default()
+                .on_hand = after;
         }
         if let Some(r) = adjust.reference.clone() {
-            self.adjustments.insert(r.clone(), AdjustRecord { sku: sku.clone(), adjust });
+            self.adjustments.insert(
+                r.clone(),
+                AdjustRecord {
+                    sku: sku.clone(),
+                    adjust,
+                },
+            );
             out.dirty.adjustments.insert(r);
         }
         out.dirty.items.insert(sku.clone());
@@ -322,16 +423,31 @@ impl Hub {
     }
 
     /// `require_secret` is false only when loading a snapshot, which may be a redacted export.
-    pub(crate) fn put_channel(&mut self, id: ChannelId, mut channel: Channel, require_secret: bool, out: &mut Outcome) -> Result<(), Error> {
+    pub(crate) fn put_channel(
+        &mut self,
+        id: ChannelId,
+        mut channel: Channel,
+        require_secret: bool,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         check_text("channel name", &channel.name)?;
         if channel.locations.len() > limits::MAX_CHANNEL_LOCATIONS {
-            return err(ErrorCode::TooMany, alloc::format!("at most {} locations per channel", limits::MAX_CHANNEL_LOCATIONS));
+            return err(
+                ErrorCode::TooMany,
+                alloc::format!(
+                    "at most {} locations per channel",
+                    limits::MAX_CHANNEL_LOCATIONS
+                ),
+            );
         }
         let mut seen = BTreeSet::new();
         for loc in &channel.locations {
             self.check_location(loc)?;
             if !seen.insert(loc) {
-                return err(ErrorCode::InvalidRequest, alloc::format!("location {loc:?} is listed twice"));
+                return err(
+                    ErrorCode::InvalidRequest,
+                    alloc::format!("location {loc:?} is listed twice"),
+                );
             }
         }
         rules::validate(&channel.rules)?;
@@ -340,13 +456,31 @@ impl Hub {
             if secret.is_none() {
                 // A PUT that leaves the secret out keeps the one the channel has (the secret is
                 // never shown, so an edit of a fetched channel could not resend it).
-                *secret = self.channels.get(&id).and_then(|c| c.target.secret()).map(ToString::to_string);
+                *secret = self
+                    .channels
+                    .get(&id)
+                    .and_then(|c| c.target.secret())
+                    .map(ToString::to_string);
             }
             match secret {
                 None if !require_secret => {}
-                None => return err(ErrorCode::InvalidRequest, "a webhook target needs a \"secret\" to sign what it sends"),
-                Some(s) if s.len() < limits::MIN_SECRET_BYTES || s.len() > limits::MAX_SECRET_BYTES => {
-                    return err(ErrorCode::InvalidRequest, alloc::format!("a webhook secret is {}–{} bytes", limits::MIN_SECRET_BYTES, limits::MAX_SECRET_BYTES))
+                None => {
+                    return err(
+                        ErrorCode::InvalidRequest,
+                        "a webhook target needs a \"secret\" to sign what it sends",
+                    )
+                }
+                Some(s)
+                    if s.len() < limits::MIN_SECRET_BYTES || s.len() > limits::MAX_SECRET_BYTES =>
+                {
+                    return err(
+                        ErrorCode::InvalidRequest,
+                        alloc::format!(
+                            "a webhook secret is {}–{} bytes",
+                            limits::MIN_SECRET_BYTES,
+                            limits::MAX_SECRET_BYTES
+                        ),
+                    )
                 }
                 Some(s) => check_text("secret", s)?,
             }
@@ -368,7 +502,10 @@ impl Hub {
 
     pub(crate) fn check_mapping(&self, m: &Mapping) -> Result<(), Error> {
         if !self.channels.contains_key(&m.channel) {
-            return err(ErrorCode::UnknownChannel, alloc::format!("no channel {:?}", m.channel));
+            return err(
+                ErrorCode::UnknownChannel,
+                alloc::format!("no channel {:?}", m.channel),
+            );
         }
         if !self.items.contains_key(&m.sku) {
             return err(ErrorCode::UnknownSku, alloc::format!("no item {:?}", m.sku));
@@ -380,7 +517,14 @@ impl Hub {
         let key = ListingKey::new(m.channel.clone(), m.listing.clone());
         if let Some(link) = self.listings.get(&key).and_then(|l| l.link.as_ref()) {
             if link.sku != m.sku {
-                return err(ErrorCode::MappingConflict, alloc::format!("listing {key} is linked to {:?}; unlink it before linking it to {:?}", link.sku, m.sku));
+                return err(
+                    ErrorCode::MappingConflict,
+                    alloc::format!(
+                        "listing {key} is linked to {:?}; unlink it before linking it to {:?}",
+                        link.sku,
+                        m.sku
+                    ),
+                );
             }
         }
         Ok(())
@@ -388,15 +532,30 @@ impl Hub {
 
     fn put_mappings(&mut self, mappings: Vec<Mapping>, out: &mut Outcome) -> Result<(), Error> {
         if mappings.len() > limits::MAX_MAPPINGS_PER_REQUEST {
-            return err(ErrorCode::TooMany, alloc::format!("at most {} mappings per request", limits::MAX_MAPPINGS_PER_REQUEST));
+            return err(
+                ErrorCode::TooMany,
+                alloc::format!(
+                    "at most {} mappings per request",
+                    limits::MAX_MAPPINGS_PER_REQUEST
+                ),
+            );
         }
         let mut batch: BTreeMap<ListingKey, &Sku> = BTreeMap::new();
         for (i, m) in mappings.iter().enumerate() {
-            self.check_mapping(m).map_err(|e| Error::new(e.code, alloc::format!("mapping {}: {}", i + 1, e.message)))?;
+            self.check_mapping(m).map_err(|e| {
+                Error::new(e.code, alloc::format!("mapping {}: {}", i + 1, e.message))
+            })?;
             let key = ListingKey::new(m.channel.clone(), m.listing.clone());
             if let Some(other) = batch.insert(key.clone(), &m.sku) {
                 if *other != m.sku {
-                    return err(ErrorCode::MappingConflict, alloc::format!("mapping {}: listing {key} is named twice, for {other:?} and {:?}", i + 1, m.sku));
+                    return err(
+                        ErrorCode::MappingConflict,
+                        alloc::format!(
+                            "mapping {}: listing {key} is named twice, for {other:?} and {:?}",
+                            i + 1,
+                            m.sku
+                        ),
+                    );
                 }
             }
         }
@@ -420,14 +579,25 @@ impl Hub {
 
     fn delete_mapping(&mut self, key: ListingKey, out: &mut Outcome) -> Result<(), Error> {
         if !self.channels.contains_key(&key.channel) {
-            return err(ErrorCode::UnknownChannel, alloc::format!("no channel {:?}", key.channel));
+            return err(
+                ErrorCode::UnknownChannel,
+                alloc::format!("no channel {:?}", key.channel),
+            );
         }
         let Some(listing) = self.listings.get_mut(&key) else {
-            return err(ErrorCode::UnknownListing, alloc::format!("listing {key} is not known to the hub"));
+            return err(
+                ErrorCode::UnknownListing,
+                alloc::format!("listing {key} is not known to the hub"),
+            );
         };
         // Unlinking an unlinked listing succeeds and changes nothing, so a retried DELETE is safe.
         let Some(link) = listing.link.take() else {
-            out.skipped.push(Skipped { channel: key.channel, listing: key.listing, sku: None, reason: SkipReason::Unlinked });
+            out.skipped.push(Skipped {
+                channel: key.channel,
+                listing: key.listing,
+                sku: None,
+                reason: SkipReason::Unlinked,
+            });
             return Ok(());
         };
         if let Some(set) = self.by_sku.get_mut(&link.sku) {
@@ -445,24 +615,42 @@ impl Hub {
 
     fn place_order(&mut self, po: PlaceOrder, out: &mut Outcome) -> Result<(), Error> {
         let Some(channel) = self.channels.get(&po.channel) else {
-            return err(ErrorCode::UnknownChannel, alloc::format!("no channel {:?}", po.channel));
+            return err(
+                ErrorCode::UnknownChannel,
+                alloc::format!("no channel {:?}", po.channel),
+            );
         };
         if po.lines.is_empty() {
             return err(ErrorCode::EmptyOrder, "an order needs at least one line");
         }
         if po.lines.len() > limits::MAX_ORDER_LINES {
-            return err(ErrorCode::TooMany, alloc::format!("at most {} lines per order", limits::MAX_ORDER_LINES));
+            return err(
+                ErrorCode::TooMany,
+                alloc::format!("at most {} lines per order", limits::MAX_ORDER_LINES),
+            );
         }
         for (i, line) in po.lines.iter().enumerate() {
             if line.listing.is_some() == line.sku.is_some() {
-                return err(ErrorCode::InvalidRequest, alloc::format!("line {} names exactly one of \"listing\" or \"sku\"", i + 1));
+                return err(
+                    ErrorCode::InvalidRequest,
+                    alloc::format!("line {} names exactly one of \"listing\" or \"sku\"", i + 1),
+                );
             }
-            line.qty.at_least(1, &alloc::format!("line {} qty", i + 1))?;
+            line.qty
+                .at_least(1, &alloc::format!("line {} qty", i + 1))?;
         }
         let location = match (&po.location, channel.locations.first()) {
             (Some(l), _) => l.clone(),
             (None, Some(l)) => l.clone(),
-            (None, None) => return err(ErrorCode::MissingLocation, alloc::format!("the order names no location and channel {:?} has none to default to", po.channel)),
+            (None, None) => {
+                return err(
+                    ErrorCode::MissingLocation,
+                    alloc::format!(
+                        "the order names no location and channel {:?} has none to default to",
+                        po.channel
+                    ),
+                )
+            }
         };
         self.check_location(&location)?;
 
@@ -473,7 +661,14 @@ impl Hub {
                 out.receipt = Some(receipt(existing, true));
                 return Ok(());
             }
-            return err(ErrorCode::OrderConflict, alloc::format!("order {:?} of channel {:?} was already recorded with other lines", po.order, po.channel));
+            return err(
+                ErrorCode::OrderConflict,
+                alloc::format!(
+                    "order {:?} of channel {:?} was already recorded with other lines",
+                    po.order,
+                    po.channel
+                ),
+            );
         }
 
         // Resolve every line and check the reservations fit before changing anything.
@@ -491,19 +686,37 @@ impl Hub {
                 (None, None) => (None, 1),
             };
             let units = |per: i64, what: &Sku| {
-                line.qty.get().checked_mul(pack).and_then(|u| u.checked_mul(per)).filter(|u| *u <= MAX_QTY).ok_or_else(|| {
-                    Error::new(ErrorCode::InvalidQuantity, alloc::format!("line {}: {} units of {what} exceed 2^53−1", i + 1, line.qty))
-                })
+                line.qty
+                    .get()
+                    .checked_mul(pack)
+                    .and_then(|u| u.checked_mul(per))
+                    .filter(|u| *u <= MAX_QTY)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorCode::InvalidQuantity,
+                            alloc::format!(
+                                "line {}: {} units of {what} exceed 2^53−1",
+                                i + 1,
+                                line.qty
+                            ),
+                        )
+                    })
             };
             let mut reservations = Vec::new();
             if let Some(sku) = &sku {
                 let item = &self.items[sku];
                 if item.is_composite() {
                     for c in &item.components {
-                        reservations.push(Reservation { sku: c.sku.clone(), qty: Qty::new(units(c.qty.get(), &c.sku)?)? });
+                        reservations.push(Reservation {
+                            sku: c.sku.clone(),
+                            qty: Qty::new(units(c.qty.get(), &c.sku)?)?,
+                        });
                     }
                 } else {
-                    reservations.push(Reservation { sku: sku.clone(), qty: Qty::new(units(1, sku)?)? });
+                    reservations.push(Reservation {
+                        sku: sku.clone(),
+                        qty: Qty::new(units(1, sku)?)?,
+                    });
                 }
             }
             for r in &reservations {
@@ -511,7 +724,14 @@ impl Hub {
                 *add += r.qty.get();
                 let reserved = self.level(&r.sku, &location).reserved;
                 if reserved + *add > MAX_QTY {
-                    return err(ErrorCode::InvalidQuantity, alloc::format!("line {}: reservations of {} at {location} would exceed 2^53−1", i + 1, r.sku));
+                    return err(
+                        ErrorCode::InvalidQuantity,
+                        alloc::format!(
+                            "line {}: reservations of {} at {location} would exceed 2^53−1",
+                            i + 1,
+                            r.sku
+                        ),
+                    );
                 }
             }
             lines.push((
@@ -539,7 +759,12 @@ impl Hub {
                         self.listings.insert(key.clone(), Listing::default());
                         out.dirty.listings.insert(key.clone());
                     }
-                    out.skipped.push(Skipped { channel: key.channel, listing: key.listing, sku: None, reason: SkipReason::Unlinked });
+                    out.skipped.push(Skipped {
+                        channel: key.channel,
+                        listing: key.listing,
+                        sku: None,
+                        reason: SkipReason::Unlinked,
+                    });
                 }
                 continue;
             };
@@ -547,7 +772,10 @@ impl Hub {
             let sellable = self.sellable_at(sku, &location).max(0) / *pack;
             line.oversold = Qty::new((line.qty.get() - sellable).max(0))?;
             for r in &line.reservations {
-                let item = self.items.get_mut(&r.sku).ok_or_else(|| Error::new(ErrorCode::UnknownSku, "component vanished"))?;
+                let item = self
+                    .items
+                    .get_mut(&r.sku)
+                    .ok_or_else(|| Error::new(ErrorCode::UnknownSku, "component vanished"))?;
                 item.levels.entry(location.clone()).or_default().reserved += r.qty.get();
                 out.dirty.items.insert(r.sku.clone());
                 touched.insert(r.sku.clone());
@@ -569,10 +797,19 @@ impl Hub {
         Ok(())
     }
 
-    fn close_order(&mut self, channel: ChannelId, order: OrderRef, to: OrderStatus, out: &mut Outcome) -> Result<(), Error> {
+    fn close_order(
+        &mut self,
+        channel: ChannelId,
+        order: OrderRef,
+        to: OrderStatus,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         let key = (channel, order);
         let Some(o) = self.orders.get(&key) else {
-            return err(ErrorCode::UnknownOrder, alloc::format!("no order {:?} of channel {:?}", key.1, key.0));
+            return err(
+                ErrorCode::UnknownOrder,
+                alloc::format!("no order {:?} of channel {:?}", key.1, key.0),
+            );
         };
         if o.status != OrderStatus::Open {
             // A second cancel or ship, or a ship after a cancel, changes nothing.
@@ -580,18 +817,29 @@ impl Hub {
             return Ok(());
         }
         let location = o.location.clone();
-        let reservations: Vec<Reservation> = o.lines.iter().flat_map(|l| l.reservations.iter().cloned()).collect();
+        let reservations: Vec<Reservation> = o
+            .lines
+            .iter()
+            .flat_map(|l| l.reservations.iter().cloned())
+            .collect();
         if to == OrderStatus::Shipped {
             for r in &reservations {
                 let on_hand = self.level(&r.sku, &location).on_hand;
                 if on_hand - r.qty.get() < -MAX_QTY {
-                    return err(ErrorCode::InvalidQuantity, "on hand would go below −(2^53−1)");
+                    return err(
+                        ErrorCode::InvalidQuantity,
+                        "on hand would go below −(2^53−1)",
+                    );
                 }
             }
         }
         let mut touched = BTreeSet::new();
         for r in &reservations {
-            if let Some(level) = self.items.get_mut(&r.sku).and_then(|i| i.levels.get_mut(&location)) {
+            if let Some(level) = self
+                .items
+                .get_mut(&r.sku)
+                .and_then(|i| i.levels.get_mut(&location))
+            {
                 level.reserved -= r.qty.get();
                 if to == OrderStatus::Shipped {
                     // Shipping takes the units out of on hand and out of the reservation
@@ -624,12 +872,24 @@ impl Hub {
 
     // ----- delivery ------------------------------------------------------------------------
 
-    fn push_delivered(&mut self, key: ListingKey, seq: u64, quantity: Qty, out: &mut Outcome) -> Result<(), Error> {
+    fn push_delivered(
+        &mut self,
+        key: ListingKey,
+        seq: u64,
+        quantity: Qty,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         if seq == 0 || seq >= self.next_seq {
-            return err(ErrorCode::UnknownPush, alloc::format!("push {seq} was never planned"));
+            return err(
+                ErrorCode::UnknownPush,
+                alloc::format!("push {seq} was never planned"),
+            );
         }
         let Some(listing) = self.listings.get_mut(&key) else {
-            return err(ErrorCode::UnknownListing, alloc::format!("no listing {key}"));
+            return err(
+                ErrorCode::UnknownListing,
+                alloc::format!("no listing {key}"),
+            );
         };
         let sync = &mut listing.sync;
         if seq <= sync.acked_seq {
@@ -645,23 +905,42 @@ impl Hub {
         out.dirty.listings.insert(key.clone());
         // A push that was cancelled while in flight (its listing stopped being eligible, then
         // came back) may still land; the channel now shows it, so correct it if it is wrong.
-        if self.listings.get(&key).is_some_and(|l| l.sync.pending.is_none()) {
+        if self
+            .listings
+            .get(&key)
+            .is_some_and(|l| l.sync.pending.is_none())
+        {
             self.plan_listing(key, Force::Changed, out);
         }
         Ok(())
     }
 
-    fn push_failed(&mut self, key: ListingKey, seq: u64, attempt: u32, error: String, out: &mut Outcome) -> Result<(), Error> {
+    fn push_failed(
+        &mut self,
+        key: ListingKey,
+        seq: u64,
+        attempt: u32,
+        error: String,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
         if seq == 0 || seq >= self.next_seq {
-            return err(ErrorCode::UnknownPush, alloc::format!("push {seq} was never planned"));
+            return err(
+                ErrorCode::UnknownPush,
+                alloc::format!("push {seq} was never planned"),
+            );
         }
         let Some(listing) = self.listings.get_mut(&key) else {
-            return err(ErrorCode::UnknownListing, alloc::format!("no listing {key}"));
+            return err(
+                ErrorCode::UnknownListing,
+                alloc::format!("no listing {key}"),
+            );
         };
         let sync = &mut listing.sync;
         // Only the report of the next attempt of the waiting push counts: a duplicated or
         // stale report changes nothing.
-        if sync.pending.as_ref().is_some_and(|p| p.seq == seq) && attempt == sync.attempts.saturating_add(1) {
+        if sync.pending.as_ref().is_some_and(|p| p.seq == seq)
+            && attempt == sync.attempts.saturating_add(1)
+        {
             sync.attempts = attempt;
             sync.last_error = Some(truncate_error(error));
             out.dirty.listings.insert(key);
@@ -671,7 +950,12 @@ impl Hub {
 
     fn resync(&mut self, channel: Option<ChannelId>, out: &mut Outcome) -> Result<(), Error> {
         let keys = match &channel {
-            Some(c) if !self.channels.contains_key(c) => return err(ErrorCode::UnknownChannel, alloc::format!("no channel {c:?}")),
+            Some(c) if !self.channels.contains_key(c) => {
+                return err(
+                    ErrorCode::UnknownChannel,
+                    alloc::format!("no channel {c:?}"),
+                )
+            }
             Some(c) => self.channel_listings(c),
             None => self.listings.keys().cloned().collect(),
         };
@@ -700,20 +984,29 @@ impl Hub {
         self.plan_listing(key, Force::Changed, out);
     }
 
-    fn plan(&mut self, keys: impl IntoIterator<Item = ListingKey>, force: Force, out: &mut Outcome) {
+    fn plan(
+        &mut self,
+        keys: impl IntoIterator<Item = ListingKey>,
+        force: Force,
+        out: &mut Outcome,
+    ) {
         for key in keys {
             self.plan_listing(key, force, out);
         }
     }
 
     fn plan_listing(&mut self, key: ListingKey, force: Force, out: &mut Outcome) {
-        let Some(listing) = self.listings.get(&key) else { return };
+        let Some(listing) = self.listings.get(&key) else {
+            return;
+        };
         let decision = match self.eligibility(&key, listing) {
             Err(reason) => Err((reason, listing.link.as_ref().map(|l| l.sku.clone()))),
             Ok((channel, link)) => Ok(self.explain(channel, link)),
         };
         let next_seq = self.next_seq;
-        let Some(listing) = self.listings.get_mut(&key) else { return };
+        let Some(listing) = self.listings.get_mut(&key) else {
+            return;
+        };
         let sync = &mut listing.sync;
         match decision {
             Err((reason, sku)) => {
@@ -724,13 +1017,25 @@ impl Hub {
                     sync.last_error = None;
                     out.dirty.listings.insert(key.clone());
                 }
-                out.skipped.push(Skipped { channel: key.channel, listing: key.listing, sku, reason });
+                out.skipped.push(Skipped {
+                    channel: key.channel,
+                    listing: key.listing,
+                    sku,
+                    reason,
+                });
             }
             Ok(explain) => {
-                let planned = sync.pending.as_ref().map(|p| p.quantity.get()).or(sync.last_sent);
+                let planned = sync
+                    .pending
+                    .as_ref()
+                    .map(|p| p.quantity.get())
+                    .or(sync.last_sent);
                 if force == Force::All || planned != Some(explain.quantity) {
                     let quantity = explain.quantity;
-                    sync.pending = Some(Pending { quantity: Qty::new(quantity).unwrap_or(Qty::ZERO), seq: next_seq });
+                    sync.pending = Some(Pending {
+                        quantity: Qty::new(quantity).unwrap_or(Qty::ZERO),
+                        seq: next_seq,
+                    });
                     sync.attempts = 0;
                     sync.last_error = None;
                     out.pushes.push(Push {
@@ -751,8 +1056,15 @@ impl Hub {
     }
 
     /// SPEC §2.2's preconditions, in order.
-    fn eligibility<'a>(&'a self, key: &ListingKey, listing: &'a Listing) -> Result<(&'a Channel, &'a Link), SkipReason> {
-        let channel = self.channels.get(&key.channel).ok_or(SkipReason::ChannelDisabled)?;
+    fn eligibility<'a>(
+        &'a self,
+        key: &ListingKey,
+        listing: &'a Listing,
+    ) -> Result<(&'a Channel, &'a Link), SkipReason> {
+        let channel = self
+            .channels
+            .get(&key.channel)
+            .ok_or(SkipReason::ChannelDisabled)?;
         if !channel.enabled {
             return Err(SkipReason::ChannelDisabled);
         }
@@ -767,7 +1079,11 @@ impl Hub {
     }
 
     pub(crate) fn level(&self, sku: &Sku, location: &LocationId) -> Level {
-        self.items.get(sku).and_then(|i| i.levels.get(location)).copied().unwrap_or_default()
+        self.items
+            .get(sku)
+            .and_then(|i| i.levels.get(location))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Units of `sku` one location can still sell (kits for a composite).
@@ -778,7 +1094,12 @@ impl Hub {
         }
         item.components
             .iter()
-            .map(|c| self.level(&c.sku, location).available().max(0).div_euclid(c.qty.get()))
+            .map(|c| {
+                self.level(&c.sku, location)
+                    .available()
+                    .max(0)
+                    .div_euclid(c.qty.get())
+            })
             .min()
             .unwrap_or(0)
     }
@@ -813,7 +1134,12 @@ impl Hub {
                             .map(|c| self.level(&c.sku, loc).available().div_euclid(c.qty.get()))
                             .min()
                             .unwrap_or(0);
-                        kits.push(KitLine { location: Some(loc.clone()), component: None, component_pool: None, kits: at });
+                        kits.push(KitLine {
+                            location: Some(loc.clone()),
+                            component: None,
+                            component_pool: None,
+                            kits: at,
+                        });
                         pool = qty::add(pool, at);
                     }
                     pool
@@ -821,9 +1147,16 @@ impl Hub {
                 Pooling::AcrossLocations => {
                     let mut pool = i64::MAX;
                     for c in &components {
-                        let units = channel.locations.iter().fold(0, |acc, loc| qty::add(acc, self.level(&c.sku, loc).available()));
+                        let units = channel.locations.iter().fold(0, |acc, loc| {
+                            qty::add(acc, self.level(&c.sku, loc).available())
+                        });
                         let k = units.div_euclid(c.qty.get());
-                        kits.push(KitLine { location: None, component: Some(c.sku.clone()), component_pool: Some(units), kits: k });
+                        kits.push(KitLine {
+                            location: None,
+                            component: Some(c.sku.clone()),
+                            component_pool: Some(units),
+                            kits: k,
+                        });
                         pool = pool.min(k);
                     }
                     pool
@@ -860,15 +1193,33 @@ impl Hub {
         if item.is_composite() {
             for loc in self.locations.keys() {
                 let kits = |f: &dyn Fn(Level) -> i64| {
-                    item.components.iter().map(|c| f(self.level(&c.sku, loc)).div_euclid(c.qty.get())).min().unwrap_or(0)
+                    item.components
+                        .iter()
+                        .map(|c| f(self.level(&c.sku, loc)).div_euclid(c.qty.get()))
+                        .min()
+                        .unwrap_or(0)
                 };
                 let on_hand = kits(&|l| l.on_hand);
                 let available = kits(&|l| l.available());
-                locations.insert(loc.clone(), LevelView { on_hand, reserved: on_hand - available, available });
+                locations.insert(
+                    loc.clone(),
+                    LevelView {
+                        on_hand,
+                        reserved: on_hand - available,
+                        available,
+                    },
+                );
             }
         } else {
             for (loc, level) in &item.levels {
-                locations.insert(loc.clone(), LevelView { on_hand: level.on_hand, reserved: level.reserved, available: level.available() });
+                locations.insert(
+                    loc.clone(),
+                    LevelView {
+                        on_hand: level.on_hand,
+                        reserved: level.reserved,
+                        available: level.available(),
+                    },
+                );
             }
         }
         let listings = self
@@ -888,7 +1239,12 @@ impl Hub {
                 }
             })
             .collect();
-        Some(ItemView { sku: sku.clone(), locations, components: item.components.clone(), listings })
+        Some(ItemView {
+            sku: sku.clone(),
+            locations,
+            components: item.components.clone(),
+            listings,
+        })
     }
 
     /// One listing's line of `GET /v1/sync`.
@@ -918,7 +1274,10 @@ impl Hub {
 
     /// `GET /v1/sync`: every listing the hub knows.
     pub fn sync_status(&self, policy: &RetryPolicy) -> Vec<ListingStatus> {
-        self.listings.keys().filter_map(|k| self.listing_status(k, policy)).collect()
+        self.listings
+            .keys()
+            .filter_map(|k| self.listing_status(k, policy))
+            .collect()
     }
 
     /// Listings with a push waiting: the outbox, oldest seq first.
@@ -926,7 +1285,12 @@ impl Hub {
         let mut rows: Vec<_> = self
             .listings
             .iter()
-            .filter_map(|(k, l)| l.sync.pending.clone().map(|p| (k.clone(), p, l.sync.attempts)))
+            .filter_map(|(k, l)| {
+                l.sync
+                    .pending
+                    .clone()
+                    .map(|p| (k.clone(), p, l.sync.attempts))
+            })
             .collect();
         rows.sort_by_key(|(_, p, _)| p.seq);
         rows
@@ -957,7 +1321,11 @@ impl Hub {
     /// On hand, reserved and available of one stock item at one location.
     pub fn stock(&self, sku: &Sku, location: &LocationId) -> LevelView {
         let l = self.level(sku, location);
-        LevelView { on_hand: l.on_hand, reserved: l.reserved, available: l.available() }
+        LevelView {
+            on_hand: l.on_hand,
+            reserved: l.reserved,
+            available: l.available(),
+        }
     }
 
     pub fn last_sent(&self, key: &ListingKey) -> Option<i64> {
@@ -987,7 +1355,11 @@ impl Hub {
     pub fn check_invariants(&self) -> Result<(), String> {
         // 2. Reservations add up.
         let mut reserved: BTreeMap<(&Sku, &LocationId), i64> = BTreeMap::new();
-        for o in self.orders.values().filter(|o| o.status == OrderStatus::Open) {
+        for o in self
+            .orders
+            .values()
+            .filter(|o| o.status == OrderStatus::Open)
+        {
             for r in o.lines.iter().flat_map(|l| &l.reservations) {
                 *reserved.entry((&r.sku, &o.location)).or_default() += r.qty.get();
             }
@@ -996,18 +1368,26 @@ impl Hub {
             for (loc, level) in &item.levels {
                 let want = reserved.remove(&(sku, loc)).unwrap_or(0);
                 if level.reserved != want {
-                    return Err(alloc::format!("reserved({sku}, {loc}) = {} but open orders hold {want}", level.reserved));
+                    return Err(alloc::format!(
+                        "reserved({sku}, {loc}) = {} but open orders hold {want}",
+                        level.reserved
+                    ));
                 }
             }
         }
         if let Some(((sku, loc), n)) = reserved.into_iter().find(|(_, n)| *n != 0) {
-            return Err(alloc::format!("open orders hold {n} of {sku} at {loc} but the item has no level there"));
+            return Err(alloc::format!(
+                "open orders hold {n} of {sku} at {loc} but the item has no level there"
+            ));
         }
         // Indexes match the data they index.
         let mut by_sku: BTreeMap<Sku, BTreeSet<ListingKey>> = BTreeMap::new();
         for (key, l) in &self.listings {
             if let Some(link) = &l.link {
-                by_sku.entry(link.sku.clone()).or_default().insert(key.clone());
+                by_sku
+                    .entry(link.sku.clone())
+                    .or_default()
+                    .insert(key.clone());
                 if !self.items.contains_key(&link.sku) {
                     return Err(alloc::format!("{key} links to missing item {}", link.sku));
                 }
@@ -1025,10 +1405,18 @@ impl Hub {
         let mut parents: BTreeMap<Sku, BTreeSet<Sku>> = BTreeMap::new();
         for (sku, item) in &self.items {
             for c in &item.components {
-                parents.entry(c.sku.clone()).or_default().insert(sku.clone());
+                parents
+                    .entry(c.sku.clone())
+                    .or_default()
+                    .insert(sku.clone());
                 match self.items.get(&c.sku) {
                     Some(i) if !i.is_composite() => {}
-                    _ => return Err(alloc::format!("{sku} has a component {} that is not a stock item", c.sku)),
+                    _ => {
+                        return Err(alloc::format!(
+                            "{sku} has a component {} that is not a stock item",
+                            c.sku
+                        ))
+                    }
                 }
             }
             if item.is_composite() && !item.levels.is_empty() {
@@ -1042,29 +1430,54 @@ impl Hub {
         }
         // Every eligible listing is in sync or has its number waiting in the outbox.
         for (key, l) in &self.listings {
-            if l.sync.pending.as_ref().is_some_and(|p| p.seq >= self.next_seq) || l.sync.acked_seq >= self.next_seq {
+            if l.sync
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.seq >= self.next_seq)
+                || l.sync.acked_seq >= self.next_seq
+            {
                 return Err(alloc::format!("{key} has a seq from the future"));
             }
             match self.wanted(key) {
                 Ok(e) => {
-                    let planned = l.sync.pending.as_ref().map(|p| p.quantity.get()).or(l.sync.last_sent);
+                    let planned = l
+                        .sync
+                        .pending
+                        .as_ref()
+                        .map(|p| p.quantity.get())
+                        .or(l.sync.last_sent);
                     if planned != Some(e.quantity) {
-                        return Err(alloc::format!("{key} wants {} but {planned:?} is planned", e.quantity));
+                        return Err(alloc::format!(
+                            "{key} wants {} but {planned:?} is planned",
+                            e.quantity
+                        ));
                     }
                     if e.quantity < 0 || e.quantity > e.pool.max(0) {
-                        return Err(alloc::format!("{key} would list {} from a pool of {}", e.quantity, e.pool));
+                        return Err(alloc::format!(
+                            "{key} would list {} from a pool of {}",
+                            e.quantity,
+                            e.pool
+                        ));
                     }
                 }
                 Err(_) => {
                     if l.sync.pending.is_some() {
-                        return Err(alloc::format!("{key} is not eligible but has a push waiting"));
+                        return Err(alloc::format!(
+                            "{key} is not eligible but has a push waiting"
+                        ));
                     }
                 }
             }
         }
         for (id, c) in &self.channels {
-            if let Some(loc) = c.locations.iter().find(|l| !self.locations.contains_key(*l)) {
-                return Err(alloc::format!("channel {id} sells from missing location {loc}"));
+            if let Some(loc) = c
+                .locations
+                .iter()
+                .find(|l| !self.locations.contains_key(*l))
+            {
+                return Err(alloc::format!(
+                    "channel {id} sells from missing location {loc}"
+                ));
             }
         }
         Ok(())
@@ -1105,8 +1518,17 @@ fn receipt(order: &Order, duplicate: bool) -> OrderReceipt {
 
 fn check_url(url: &str) -> Result<(), Error> {
     let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
-    if !ok_scheme || url.len() > limits::MAX_URL_BYTES || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return err(ErrorCode::InvalidRequest, alloc::format!("webhook url must be an http(s) URL of at most {} bytes without spaces", limits::MAX_URL_BYTES));
+    if !ok_scheme
+        || url.len() > limits::MAX_URL_BYTES
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return err(
+            ErrorCode::InvalidRequest,
+            alloc::format!(
+                "webhook url must be an http(s) URL of at most {} bytes without spaces",
+                limits::MAX_URL_BYTES
+            ),
+        );
     }
     Ok(())
 }

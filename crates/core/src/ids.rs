@@ -12,7 +12,12 @@ use crate::error::{Error, ErrorCode};
 pub const MAX_ID_BYTES: usize = 255;
 
 fn check(what: &str, s: &str) -> Result<(), Error> {
-    let bad = |why: &str| Err(Error::new(ErrorCode::InvalidId, alloc::format!("{what} {why}")));
+    let bad = |why: &str| {
+        Err(Error::new(
+            ErrorCode::InvalidId,
+            alloc::format!("{what} {why}"),
+        ))
+    };
     if s.is_empty() {
         return bad("is empty");
     }
@@ -130,7 +135,9 @@ id_type!(
 );
 
 /// One channel listing: the key of a listing link and of its sync state.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListingKey {
     pub channel: ChannelId,
@@ -164,7 +171,10 @@ pub(crate) fn check_text(what: &str, s: &str) -> Result<(), Error> {
     if s.len() > MAX_TEXT_BYTES {
         return Err(Error::new(
             ErrorCode::InvalidRequest,
-            alloc::format!("{what} is {} bytes long; the limit is {MAX_TEXT_BYTES}", s.len()),
+            alloc::format!(
+                "{what} is {} bytes long; the limit is {MAX_TEXT_BYTES}",
+                s.len()
+            ),
         ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n') {

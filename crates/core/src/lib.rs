@@ -49,7 +49,9 @@ pub mod scenario;
 pub use error::{Error, ErrorBody, ErrorCode, ErrorDetail};
 pub use events::{DemoEdit, Event, PreviewRequest, ResyncBody};
 pub use hub::{Hub, RetryPolicy};
-pub use ids::{AdjustRef, ChannelId, ListingId, ListingKey, LocationId, OrderRef, Sku, MAX_ID_BYTES};
+pub use ids::{
+    AdjustRef, ChannelId, ListingId, ListingKey, LocationId, OrderRef, Sku, MAX_ID_BYTES,
+};
 pub use model::{
     Adjust, Channel, Component, ItemBody, Link, Listing, Location, Mapping, Order, OrderLine,
     OrderLineIn, OrderStatus, Pending, PlaceOrder, Pooling, Reservation, RuleOverrides, Rules,
@@ -62,4 +64,6 @@ pub use plan::{
 };
 pub use preview::{ListingChange, Preview, Warning, WarningCode};
 pub use qty::{Qty, MAX_QTY};
-pub use snapshot::{listing_row_key, AdjustmentRecord, ListingRecord, Row, Snapshot, Table, SNAPSHOT_VERSION};
+pub use snapshot::{
+    listing_row_key, AdjustmentRecord, ListingRecord, Row, Snapshot, Table, SNAPSHOT_VERSION,
+};

@@ -68,20 +68,35 @@ impl Hub {
     /// event rejects the whole preview with that event's error, naming its position.
     pub fn preview(&self, events: Vec<Event>) -> Result<Preview, Error> {
         if events.len() > limits::MAX_PREVIEW_EVENTS {
-            return Err(Error::new(ErrorCode::TooMany, alloc::format!("at most {} events per preview", limits::MAX_PREVIEW_EVENTS)));
+            return Err(Error::new(
+                ErrorCode::TooMany,
+                alloc::format!("at most {} events per preview", limits::MAX_PREVIEW_EVENTS),
+            ));
         }
         let mut after = self.clone();
         let mut steps = Vec::with_capacity(events.len());
         let mut touched: BTreeSet<ListingKey> = BTreeSet::new();
         let mut oversold: BTreeSet<(Sku, crate::ids::LocationId)> = BTreeSet::new();
         for (i, e) in events.into_iter().enumerate() {
-            let out = after
-                .apply(e)
-                .map_err(|err| Error::new(err.code, alloc::format!("event {}: {}", i + 1, err.message)))?;
-            touched.extend(out.pushes.iter().map(|p| ListingKey::new(p.channel.clone(), p.listing.clone())));
-            touched.extend(out.skipped.iter().map(|s| ListingKey::new(s.channel.clone(), s.listing.clone())));
+            let out = after.apply(e).map_err(|err| {
+                Error::new(err.code, alloc::format!("event {}: {}", i + 1, err.message))
+            })?;
+            touched.extend(
+                out.pushes
+                    .iter()
+                    .map(|p| ListingKey::new(p.channel.clone(), p.listing.clone())),
+            );
+            touched.extend(
+                out.skipped
+                    .iter()
+                    .map(|s| ListingKey::new(s.channel.clone(), s.listing.clone())),
+            );
             touched.extend(out.dirty.listings.iter().cloned());
-            oversold.extend(out.oversold_stock.iter().map(|s| (s.sku.clone(), s.location.clone())));
+            oversold.extend(
+                out.oversold_stock
+                    .iter()
+                    .map(|s| (s.sku.clone(), s.location.clone())),
+            );
             steps.push(out);
         }
         let mut changes = Vec::new();
@@ -99,7 +114,11 @@ impl Hub {
             }
             let last_sent = self.last_sent_of(&after, &key);
             changes.push(ListingChange {
-                sku: after.listings.get(&key).and_then(|l| l.link.as_ref()).map(|l| l.sku.clone()),
+                sku: after
+                    .listings
+                    .get(&key)
+                    .and_then(|l| l.link.as_ref())
+                    .map(|l| l.sku.clone()),
                 channel: key.channel,
                 listing: key.listing,
                 before,
@@ -111,16 +130,44 @@ impl Hub {
         }
         let mut warnings = Vec::new();
         if zeroed > 0 {
-            warnings.push(Warning { code: WarningCode::SendsZero, count: zeroed, message: alloc::format!("this change sends 0 to {zeroed} listing{} that show stock now", plural(zeroed)) });
+            warnings.push(Warning {
+                code: WarningCode::SendsZero,
+                count: zeroed,
+                message: alloc::format!(
+                    "this change sends 0 to {zeroed} listing{} that show stock now",
+                    plural(zeroed)
+                ),
+            });
         }
         if stopped > 0 {
-            warnings.push(Warning { code: WarningCode::StopsSync, count: stopped, message: alloc::format!("{stopped} listing{} would stop receiving stock updates", plural(stopped)) });
+            warnings.push(Warning {
+                code: WarningCode::StopsSync,
+                count: stopped,
+                message: alloc::format!(
+                    "{stopped} listing{} would stop receiving stock updates",
+                    plural(stopped)
+                ),
+            });
         }
-        let still_oversold = oversold.iter().filter(|(s, l)| after.stock(s, l).available < 0).count() as u64;
+        let still_oversold = oversold
+            .iter()
+            .filter(|(s, l)| after.stock(s, l).available < 0)
+            .count() as u64;
         if still_oversold > 0 {
-            warnings.push(Warning { code: WarningCode::Oversold, count: still_oversold, message: alloc::format!("{still_oversold} stock level{} would be oversold (available below zero)", plural(still_oversold)) });
+            warnings.push(Warning {
+                code: WarningCode::Oversold,
+                count: still_oversold,
+                message: alloc::format!(
+                    "{still_oversold} stock level{} would be oversold (available below zero)",
+                    plural(still_oversold)
+                ),
+            });
         }
-        Ok(Preview { steps, changes, warnings })
+        Ok(Preview {
+            steps,
+            changes,
+            warnings,
+        })
     }
 
     fn last_sent_of(&self, after: &Hub, key: &ListingKey) -> Option<i64> {

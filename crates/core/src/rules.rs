@@ -77,7 +77,10 @@ pub(crate) fn shape(pool: i64, rules: &Effective, pack: i64) -> (i64, Vec<Step>)
     let after = q.max(0);
     step(Rule::Clamp, None, RuleSource::Default, after, &mut q);
 
-    debug_assert!(q >= 0 && q <= pool.max(0), "rules never list more than the pool");
+    debug_assert!(
+        q >= 0 && q <= pool.max(0),
+        "rules never list more than the pool"
+    );
     (q, steps)
 }
 
@@ -87,7 +90,9 @@ fn rule_err(msg: alloc::string::String) -> Error {
 
 fn check_non_negative(v: Qty, name: &str) -> Result<(), Error> {
     if v.get() < 0 {
-        return Err(rule_err(alloc::format!("{name} must not be negative (got {v})")));
+        return Err(rule_err(alloc::format!(
+            "{name} must not be negative (got {v})"
+        )));
     }
     Ok(())
 }

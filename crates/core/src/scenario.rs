@@ -117,7 +117,9 @@ pub trait Driver {
 /// Runs a scenario; the error says which step and what differed.
 pub fn run(scenario: &Scenario, driver: &mut dyn Driver) -> Result<(), String> {
     for (i, e) in scenario.setup.iter().enumerate() {
-        driver.apply(e).map_err(|c| format!("{}: setup event {} failed: {c}", scenario.name, i + 1))?;
+        driver
+            .apply(e)
+            .map_err(|c| format!("{}: setup event {} failed: {c}", scenario.name, i + 1))?;
     }
     driver.deliver_all()?;
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -134,8 +136,12 @@ fn run_step(step: &ScenarioStep, driver: &mut dyn Driver) -> Result<(), String> 
     }
     if let Some(event) = &step.event {
         match (driver.apply(event), &x.error) {
-            (Ok(_), Some(code)) => return Err(format!("expected error {code}, but the event was accepted")),
-            (Err(got), Some(code)) if got != *code => return Err(format!("expected error {code}, got {got}")),
+            (Ok(_), Some(code)) => {
+                return Err(format!("expected error {code}, but the event was accepted"))
+            }
+            (Err(got), Some(code)) if got != *code => {
+                return Err(format!("expected error {code}, got {got}"))
+            }
             (Err(got), None) => return Err(format!("unexpected error {got}")),
             (Err(_), Some(_)) => {}
             (Ok(outcome), None) => {
@@ -162,16 +168,24 @@ fn run_step(step: &ScenarioStep, driver: &mut dyn Driver) -> Result<(), String> 
     if !x.listings.is_empty() {
         let sync = driver.sync()?;
         for (name, want) in &x.listings {
-            let (channel, listing) = name.split_once('/').ok_or_else(|| format!("listing key {name:?} is not channel/listing"))?;
+            let (channel, listing) = name
+                .split_once('/')
+                .ok_or_else(|| format!("listing key {name:?} is not channel/listing"))?;
             let mut got = sync
                 .iter()
-                .find(|l| l.get("channel").and_then(Value::as_str) == Some(channel) && l.get("listing").and_then(Value::as_str) == Some(listing))
+                .find(|l| {
+                    l.get("channel").and_then(Value::as_str) == Some(channel)
+                        && l.get("listing").and_then(Value::as_str) == Some(listing)
+                })
                 .cloned()
                 .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
             if want.get("channel_shows").is_some() {
                 let shows = driver.channel_shows(channel, listing)?;
                 if let Value::Object(m) = &mut got {
-                    m.insert("channel_shows".to_string(), shows.map_or(Value::Null, Value::from));
+                    m.insert(
+                        "channel_shows".to_string(),
+                        shows.map_or(Value::Null, Value::from),
+                    );
                 }
             }
             subset(want, &got, &format!("listing {name}"))?;
@@ -191,10 +205,16 @@ fn compare_list(what: &str, want: &[Value], got: Option<&Value>) -> Result<(), S
     got.sort_by_key(sort_key);
     want.sort_by_key(sort_key);
     if got.len() != want.len() {
-        return Err(format!("expected {} {what}, got {}: {}", want.len(), got.len(), brief(&got)));
+        return Err(format!(
+            "expected {} {what}, got {}: {}",
+            want.len(),
+            got.len(),
+            brief(&got)
+        ));
     }
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        subset(w, g, &format!("{what}[{i}]")).map_err(|e| format!("{e}; all {what}: {}", brief(&got)))?;
+        subset(w, g, &format!("{what}[{i}]"))
+            .map_err(|e| format!("{e}; all {what}: {}", brief(&got)))?;
     }
     Ok(())
 }
@@ -227,7 +247,12 @@ pub fn subset(want: &Value, got: &Value, path: &str) -> Result<(), String> {
         }
         (Value::Array(w), Value::Array(g)) => {
             if w.len() != g.len() {
-                return Err(format!("{path}: expected {} elements, got {}: {}", w.len(), g.len(), wire::to_json(got)));
+                return Err(format!(
+                    "{path}: expected {} elements, got {}: {}",
+                    w.len(),
+                    g.len(),
+                    wire::to_json(got)
+                ));
             }
             for (i, (wv, gv)) in w.iter().zip(g).enumerate() {
                 subset(wv, gv, &format!("{path}[{i}]"))?;
@@ -235,7 +260,11 @@ pub fn subset(want: &Value, got: &Value, path: &str) -> Result<(), String> {
             Ok(())
         }
         _ if want == got => Ok(()),
-        _ => Err(format!("{path}: expected {}, got {}", wire::to_json(want), wire::to_json(got))),
+        _ => Err(format!(
+            "{path}: expected {}, got {}",
+            wire::to_json(want),
+            wire::to_json(got)
+        )),
     }
 }
 
@@ -251,12 +280,18 @@ pub struct CoreDriver {
 
 impl CoreDriver {
     pub fn new() -> CoreDriver {
-        CoreDriver { hub: Hub::new(), demo: BTreeMap::new(), check_invariants: true }
+        CoreDriver {
+            hub: Hub::new(),
+            demo: BTreeMap::new(),
+            check_invariants: true,
+        }
     }
 
     fn check(&self) -> Result<(), String> {
         if self.check_invariants {
-            self.hub.check_invariants().map_err(|e| format!("invariant broken: {e}"))?;
+            self.hub
+                .check_invariants()
+                .map_err(|e| format!("invariant broken: {e}"))?;
         }
         Ok(())
     }
@@ -281,7 +316,10 @@ impl Driver for CoreDriver {
     }
 
     fn channel_edit(&mut self, edit: &ChannelEdit) -> Result<(), String> {
-        self.demo.insert(ListingKey::new(edit.channel.clone(), edit.listing.clone()), edit.quantity);
+        self.demo.insert(
+            ListingKey::new(edit.channel.clone(), edit.listing.clone()),
+            edit.quantity,
+        );
         Ok(())
     }
 
@@ -289,7 +327,12 @@ impl Driver for CoreDriver {
         for (key, pending, _) in self.hub.outbox() {
             self.demo.insert(key.clone(), pending.quantity.get());
             self.hub
-                .apply(Event::PushDelivered { channel: key.channel, listing: key.listing, seq: pending.seq, quantity: pending.quantity })
+                .apply(Event::PushDelivered {
+                    channel: key.channel,
+                    listing: key.listing,
+                    seq: pending.seq,
+                    quantity: pending.quantity,
+                })
                 .map_err(|e| e.to_string())?;
         }
         self.check()
@@ -297,7 +340,10 @@ impl Driver for CoreDriver {
 
     fn item(&mut self, sku: &str) -> Result<Option<Value>, String> {
         let sku = Sku::new(sku).map_err(|e| e.to_string())?;
-        self.hub.item_view(&sku).map(|v| serde_json::to_value(v).map_err(|e| e.to_string())).transpose()
+        self.hub
+            .item_view(&sku)
+            .map(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
+            .transpose()
     }
 
     fn sync(&mut self) -> Result<Vec<Value>, String> {
@@ -309,7 +355,10 @@ impl Driver for CoreDriver {
     }
 
     fn channel_shows(&mut self, channel: &str, listing: &str) -> Result<Option<i64>, String> {
-        let key = ListingKey::new(ChannelId::new(channel).map_err(|e| e.to_string())?, ListingId::new(listing).map_err(|e| e.to_string())?);
+        let key = ListingKey::new(
+            ChannelId::new(channel).map_err(|e| e.to_string())?,
+            ListingId::new(listing).map_err(|e| e.to_string())?,
+        );
         Ok(self.demo.get(&key).copied())
     }
 }

@@ -127,14 +127,25 @@ impl Hub {
         Snapshot {
             version: SNAPSHOT_VERSION,
             locations: self.locations.clone(),
-            items: self.items.iter().map(|(s, i)| (s.clone(), item_body(i))).collect(),
+            items: self
+                .items
+                .iter()
+                .map(|(s, i)| (s.clone(), item_body(i)))
+                .collect(),
             channels: self.channels.clone(),
-            listings: self.listings.iter().map(|(k, l)| listing_record(k, l)).collect(),
+            listings: self
+                .listings
+                .iter()
+                .map(|(k, l)| listing_record(k, l))
+                .collect(),
             orders: self.orders.values().cloned().collect(),
             adjustments: self
                 .adjustments
                 .values()
-                .map(|a| AdjustmentRecord { sku: a.sku.clone(), adjust: a.adjust.clone() })
+                .map(|a| AdjustmentRecord {
+                    sku: a.sku.clone(),
+                    adjust: a.adjust.clone(),
+                })
                 .collect(),
             next_seq: self.next_seq,
         }
@@ -144,7 +155,13 @@ impl Hub {
     /// built it: a snapshot cannot smuggle in state that events could not make.
     pub fn from_snapshot(s: Snapshot) -> Result<Hub, Error> {
         if s.version != SNAPSHOT_VERSION {
-            return err(ErrorCode::UnsupportedVersion, alloc::format!("snapshot version {} (this build reads {SNAPSHOT_VERSION})", s.version));
+            return err(
+                ErrorCode::UnsupportedVersion,
+                alloc::format!(
+                    "snapshot version {} (this build reads {SNAPSHOT_VERSION})",
+                    s.version
+                ),
+            );
         }
         let mut hub = Hub::new();
         let mut scratch = Outcome::default();
@@ -153,16 +170,31 @@ impl Hub {
             apply(&mut hub, Event::LocationPut { id, location })?;
         }
         // Stock items first, then composites (which name them).
-        let (composites, stock): (Vec<_>, Vec<_>) = s.items.into_iter().partition(|(_, b)| b.components.is_some());
+        let (composites, stock): (Vec<_>, Vec<_>) = s
+            .items
+            .into_iter()
+            .partition(|(_, b)| b.components.is_some());
         // Levels are restored as recorded: on hand may be below zero after an oversold order
         // shipped, which no stock count could set but the ledger must keep.
         for (sku, item) in stock {
             let mut levels = BTreeMap::new();
             for (loc, on_hand) in item.levels.unwrap_or_default() {
                 hub.check_location_pub(&loc)?;
-                levels.insert(loc, crate::hub::Level { on_hand: on_hand.get(), reserved: 0 });
+                levels.insert(
+                    loc,
+                    crate::hub::Level {
+                        on_hand: on_hand.get(),
+                        reserved: 0,
+                    },
+                );
             }
-            hub.items.insert(sku, Item { components: Vec::new(), levels });
+            hub.items.insert(
+                sku,
+                Item {
+                    components: Vec::new(),
+                    levels,
+                },
+            );
         }
         for (sku, item) in composites {
             apply(&mut hub, Event::ItemPut { sku, item })?;
@@ -175,21 +207,41 @@ impl Hub {
         for r in s.listings {
             let key = ListingKey::new(r.channel.clone(), r.listing.clone());
             if !hub.channels.contains_key(&key.channel) {
-                return err(ErrorCode::UnknownChannel, alloc::format!("listing {key}: no channel {:?}", key.channel));
+                return err(
+                    ErrorCode::UnknownChannel,
+                    alloc::format!("listing {key}: no channel {:?}", key.channel),
+                );
             }
             let link = match r.sku {
                 Some(sku) => {
-                    let m = Mapping { channel: r.channel, listing: r.listing, sku, pack: Some(r.pack), ignore_sync: r.ignore_sync, rules: r.rules };
+                    let m = Mapping {
+                        channel: r.channel,
+                        listing: r.listing,
+                        sku,
+                        pack: Some(r.pack),
+                        ignore_sync: r.ignore_sync,
+                        rules: r.rules,
+                    };
                     hub.check_mapping(&m)?;
-                    hub.by_sku.entry(m.sku.clone()).or_default().insert(key.clone());
-                    Some(Link { sku: m.sku, pack: r.pack.get(), ignore_sync: m.ignore_sync, rules: m.rules })
+                    hub.by_sku
+                        .entry(m.sku.clone())
+                        .or_default()
+                        .insert(key.clone());
+                    Some(Link {
+                        sku: m.sku,
+                        pack: r.pack.get(),
+                        ignore_sync: m.ignore_sync,
+                        rules: m.rules,
+                    })
                 }
                 None => None,
             };
             if let Some(q) = r.last_sent {
                 q.at_least(0, &alloc::format!("listing {key} last_sent"))?;
             }
-            max_seq = max_seq.max(r.acked_seq).max(r.pending.as_ref().map_or(0, |p| p.seq));
+            max_seq = max_seq
+                .max(r.acked_seq)
+                .max(r.pending.as_ref().map_or(0, |p| p.seq));
             let sync = SyncState {
                 last_sent: r.last_sent.map(Qty::get),
                 pending: r.pending,
@@ -197,8 +249,15 @@ impl Hub {
                 last_error: r.last_error,
                 acked_seq: r.acked_seq,
             };
-            if hub.listings.insert(key.clone(), Listing { link, sync }).is_some() {
-                return err(ErrorCode::MappingConflict, alloc::format!("listing {key} appears twice"));
+            if hub
+                .listings
+                .insert(key.clone(), Listing { link, sync })
+                .is_some()
+            {
+                return err(
+                    ErrorCode::MappingConflict,
+                    alloc::format!("listing {key} appears twice"),
+                );
             }
         }
         let mut seen = BTreeSet::new();
@@ -206,11 +265,28 @@ impl Hub {
             hub.restore_order(o, &mut seen)?;
         }
         for a in s.adjustments {
-            let r = a.adjust.reference.clone().ok_or_else(|| Error::new(ErrorCode::MissingField, "a stored adjustment needs its \"ref\""))?;
-            hub.adjustments.insert(r, AdjustRecord { sku: a.sku, adjust: a.adjust });
+            let r = a.adjust.reference.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MissingField,
+                    "a stored adjustment needs its \"ref\"",
+                )
+            })?;
+            hub.adjustments.insert(
+                r,
+                AdjustRecord {
+                    sku: a.sku,
+                    adjust: a.adjust,
+                },
+            );
         }
         if s.next_seq <= max_seq {
-            return err(ErrorCode::InvalidRequest, alloc::format!("next_seq {} must be above every stored seq ({max_seq})", s.next_seq));
+            return err(
+                ErrorCode::InvalidRequest,
+                alloc::format!(
+                    "next_seq {} must be above every stored seq ({max_seq})",
+                    s.next_seq
+                ),
+            );
         }
         hub.next_seq = s.next_seq;
         Ok(hub)
@@ -221,11 +297,23 @@ impl Hub {
     /// secret the snapshot leaves out (a redacted export) keeps the secret it has here.
     pub fn import(&mut self, mut s: Snapshot) -> Result<Outcome, Error> {
         for (id, c) in &mut s.channels {
-            if let crate::model::Target::Webhook { secret: secret @ None, .. } = &mut c.target {
-                *secret = self.channels.get(id).and_then(|c| c.target.secret()).map(ToString::to_string);
+            if let crate::model::Target::Webhook {
+                secret: secret @ None,
+                ..
+            } = &mut c.target
+            {
+                *secret = self
+                    .channels
+                    .get(id)
+                    .and_then(|c| c.target.secret())
+                    .map(ToString::to_string);
             }
         }
-        if let Some((id, _)) = s.channels.iter().find(|(_, c)| matches!(c.target, crate::model::Target::Webhook { secret: None, .. })) {
+        if let Some((id, _)) = s
+            .channels
+            .iter()
+            .find(|(_, c)| matches!(c.target, crate::model::Target::Webhook { secret: None, .. }))
+        {
             return err(ErrorCode::InvalidRequest, alloc::format!("channel {id:?}: a webhook target needs a \"secret\" (this hub has none to keep)"));
         }
         let mut hub = Hub::from_snapshot(s)?;
@@ -235,7 +323,10 @@ impl Hub {
             hub.plan_changed(key, &mut out);
         }
         // Listings that are fine need no entry; keep only the pushes and real skips.
-        out.dirty = Dirty { all: true, ..Dirty::default() };
+        out.dirty = Dirty {
+            all: true,
+            ..Dirty::default()
+        };
         *self = hub;
         Ok(out)
     }
@@ -249,36 +340,67 @@ impl Hub {
         let mut rows = Vec::new();
         for id in &dirty.locations {
             if let Some(l) = self.locations.get(id) {
-                rows.push(Row::new(Table::Location, id.as_str().to_string(), wire::to_json(l)));
+                rows.push(Row::new(
+                    Table::Location,
+                    id.as_str().to_string(),
+                    wire::to_json(l),
+                ));
             }
         }
         for sku in &dirty.items {
             if let Some(i) = self.items.get(sku) {
-                rows.push(Row::new(Table::Item, sku.as_str().to_string(), wire::to_json(&item_body(i))));
+                rows.push(Row::new(
+                    Table::Item,
+                    sku.as_str().to_string(),
+                    wire::to_json(&item_body(i)),
+                ));
             }
         }
         for id in &dirty.channels {
             if let Some(c) = self.channels.get(id) {
-                rows.push(Row::new(Table::Channel, id.as_str().to_string(), wire::to_json(c)));
+                rows.push(Row::new(
+                    Table::Channel,
+                    id.as_str().to_string(),
+                    wire::to_json(c),
+                ));
             }
         }
         for key in &dirty.listings {
             if let Some(l) = self.listings.get(key) {
-                rows.push(Row::new(Table::Listing, listing_row_key(key), wire::to_json(&listing_record(key, l))));
+                rows.push(Row::new(
+                    Table::Listing,
+                    listing_row_key(key),
+                    wire::to_json(&listing_record(key, l)),
+                ));
             }
         }
         for key in &dirty.orders {
             if let Some(o) = self.orders.get(key) {
-                rows.push(Row::new(Table::Order, wire::to_json(&[key.0.as_str(), key.1.as_str()]), wire::to_json(o)));
+                rows.push(Row::new(
+                    Table::Order,
+                    wire::to_json(&[key.0.as_str(), key.1.as_str()]),
+                    wire::to_json(o),
+                ));
             }
         }
         for r in &dirty.adjustments {
             if let Some(a) = self.adjustments.get(r) {
-                rows.push(Row::new(Table::Adjustment, r.as_str().to_string(), wire::to_json(&AdjustmentRecord { sku: a.sku.clone(), adjust: a.adjust.clone() })));
+                rows.push(Row::new(
+                    Table::Adjustment,
+                    r.as_str().to_string(),
+                    wire::to_json(&AdjustmentRecord {
+                        sku: a.sku.clone(),
+                        adjust: a.adjust.clone(),
+                    }),
+                ));
             }
         }
         if dirty.meta {
-            rows.push(Row::new(Table::Meta, "next_seq".to_string(), wire::to_json(&self.next_seq)));
+            rows.push(Row::new(
+                Table::Meta,
+                "next_seq".to_string(),
+                wire::to_json(&self.next_seq),
+            ));
         }
         rows
     }
@@ -298,44 +420,71 @@ impl Hub {
     }
 
     /// Loads a hub from stored rows (any order).
-    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> Result<Hub, Error> {
+    pub fn from_rows<'a>(
+        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<Hub, Error> {
         let mut s = Snapshot::default();
         for (table, key, json) in rows {
             match Table::from_name(table) {
                 Some(Table::Location) => {
-                    s.locations.insert(LocationId::new(key)?, wire::from_json(json)?);
+                    s.locations
+                        .insert(LocationId::new(key)?, wire::from_json(json)?);
                 }
                 Some(Table::Item) => {
                     s.items.insert(Sku::new(key)?, wire::from_json(json)?);
                 }
                 Some(Table::Channel) => {
-                    s.channels.insert(ChannelId::new(key)?, wire::from_json(json)?);
+                    s.channels
+                        .insert(ChannelId::new(key)?, wire::from_json(json)?);
                 }
                 Some(Table::Listing) => s.listings.push(wire::from_json(json)?),
                 Some(Table::Order) => s.orders.push(wire::from_json(json)?),
                 Some(Table::Adjustment) => s.adjustments.push(wire::from_json(json)?),
                 Some(Table::Meta) if key == "next_seq" => s.next_seq = wire::from_json(json)?,
-                _ => return err(ErrorCode::InvalidRequest, alloc::format!("unknown stored row {table}/{key}")),
+                _ => {
+                    return err(
+                        ErrorCode::InvalidRequest,
+                        alloc::format!("unknown stored row {table}/{key}"),
+                    )
+                }
             }
         }
         Hub::from_snapshot(s)
     }
 
-    fn restore_order(&mut self, o: Order, seen: &mut BTreeSet<(ChannelId, crate::ids::OrderRef)>) -> Result<(), Error> {
+    fn restore_order(
+        &mut self,
+        o: Order,
+        seen: &mut BTreeSet<(ChannelId, crate::ids::OrderRef)>,
+    ) -> Result<(), Error> {
         if !self.channels.contains_key(&o.channel) {
-            return err(ErrorCode::UnknownChannel, alloc::format!("order {:?}: no channel {:?}", o.order, o.channel));
+            return err(
+                ErrorCode::UnknownChannel,
+                alloc::format!("order {:?}: no channel {:?}", o.order, o.channel),
+            );
         }
         if !self.locations.contains_key(&o.location) {
-            return err(ErrorCode::UnknownLocation, alloc::format!("order {:?}: no location {:?}", o.order, o.location));
+            return err(
+                ErrorCode::UnknownLocation,
+                alloc::format!("order {:?}: no location {:?}", o.order, o.location),
+            );
         }
         let key = (o.channel.clone(), o.order.clone());
         if !seen.insert(key.clone()) {
-            return err(ErrorCode::OrderConflict, alloc::format!("order {:?} appears twice", o.order));
+            return err(
+                ErrorCode::OrderConflict,
+                alloc::format!("order {:?} appears twice", o.order),
+            );
         }
         if o.status == OrderStatus::Open {
             for r in o.lines.iter().flat_map(|l| &l.reservations) {
                 r.qty.at_least(1, "reservation qty")?;
-                let item = self.items.get_mut(&r.sku).ok_or_else(|| Error::new(ErrorCode::UnknownSku, alloc::format!("order {:?} reserves missing item {:?}", o.order, r.sku)))?;
+                let item = self.items.get_mut(&r.sku).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::UnknownSku,
+                        alloc::format!("order {:?} reserves missing item {:?}", o.order, r.sku),
+                    )
+                })?;
                 item.levels.entry(o.location.clone()).or_default().reserved += r.qty.get();
             }
         }
@@ -357,7 +506,15 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [Table::Location, Table::Item, Table::Channel, Table::Listing, Table::Order, Table::Adjustment, Table::Meta];
+    pub const ALL: [Table; 7] = [
+        Table::Location,
+        Table::Item,
+        Table::Channel,
+        Table::Listing,
+        Table::Order,
+        Table::Adjustment,
+        Table::Meta,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -398,11 +555,19 @@ pub fn listing_row_key(key: &ListingKey) -> String {
 fn item_body(i: &Item) -> ItemBody {
     if i.components.is_empty() {
         ItemBody {
-            levels: Some(i.levels.iter().map(|(l, v)| (l.clone(), Qty::new(v.on_hand).unwrap_or(Qty::ZERO))).collect()),
+            levels: Some(
+                i.levels
+                    .iter()
+                    .map(|(l, v)| (l.clone(), Qty::new(v.on_hand).unwrap_or(Qty::ZERO)))
+                    .collect(),
+            ),
             components: None,
         }
     } else {
-        ItemBody { levels: None, components: Some(i.components.clone()) }
+        ItemBody {
+            levels: None,
+            components: Some(i.components.clone()),
+        }
     }
 }
 
@@ -411,7 +576,10 @@ fn listing_record(key: &ListingKey, l: &Listing) -> ListingRecord {
         channel: key.channel.clone(),
         listing: key.listing.clone(),
         sku: l.link.as_ref().map(|k| k.sku.clone()),
-        pack: l.link.as_ref().map_or(Qty::ONE, |k| Qty::new(k.pack).unwrap_or(Qty::ONE)),
+        pack: l
+            .link
+            .as_ref()
+            .map_or(Qty::ONE, |k| Qty::new(k.pack).unwrap_or(Qty::ONE)),
         ignore_sync: l.link.as_ref().is_some_and(|k| k.ignore_sync),
         rules: l.link.as_ref().map(|k| k.rules.clone()).unwrap_or_default(),
         last_sent: l.sync.last_sent.and_then(|q| Qty::new(q).ok()),

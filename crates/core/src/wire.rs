@@ -34,7 +34,7 @@ fn classify(e: &serde_json::Error) -> Error {
         Category::Data => {
             // Our own validators prefix their messages with the code ("invalid_id: …").
             if let Some((code, rest)) = text.split_once(": ") {
-                if let Some(code) = ErrorCode::from_str(code) {
+                if let Some(code) = ErrorCode::parse(code) {
                     return Error::new(code, rest);
                 }
             }

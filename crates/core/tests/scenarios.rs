@@ -17,7 +17,11 @@ fn every_scenario_file_passes_on_the_native_core() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 10, "expected the scenario corpus, found {} files", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected the scenario corpus, found {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("readable scenario");
@@ -35,5 +39,11 @@ fn every_scenario_file_passes_on_the_native_core() {
             failures.push(format!("{}: {e}", path.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} scenarios failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

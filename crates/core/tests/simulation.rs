@@ -74,15 +74,34 @@ fn listing_id(i: usize) -> ListingId {
 /// An acknowledgement on its way back from a channel.
 #[derive(Clone, Debug)]
 enum Ack {
-    Delivered { key: ListingKey, seq: u64, quantity: i64 },
-    Failed { key: ListingKey, seq: u64, attempt: u32 },
+    Delivered {
+        key: ListingKey,
+        seq: u64,
+        quantity: i64,
+    },
+    Failed {
+        key: ListingKey,
+        seq: u64,
+        attempt: u32,
+    },
 }
 
 impl Ack {
     fn event(&self) -> Event {
         match self.clone() {
-            Ack::Delivered { key, seq, quantity } => Event::PushDelivered { channel: key.channel, listing: key.listing, seq, quantity: q(quantity) },
-            Ack::Failed { key, seq, attempt } => Event::PushFailed { channel: key.channel, listing: key.listing, seq, attempt, error: "simulated failure".into() },
+            Ack::Delivered { key, seq, quantity } => Event::PushDelivered {
+                channel: key.channel,
+                listing: key.listing,
+                seq,
+                quantity: q(quantity),
+            },
+            Ack::Failed { key, seq, attempt } => Event::PushFailed {
+                channel: key.channel,
+                listing: key.listing,
+                seq,
+                attempt,
+                error: "simulated failure".into(),
+            },
         }
     }
 }
@@ -122,14 +141,41 @@ impl Sim {
             next_order: 0,
         };
         for l in LOCATIONS {
-            sim.step(Event::LocationPut { id: loc(l), location: Default::default() });
+            sim.step(Event::LocationPut {
+                id: loc(l),
+                location: Default::default(),
+            });
         }
         for s in STOCK_SKUS {
-            let levels = LOCATIONS.iter().map(|l| (loc(l), q(sim.rng.below(8) as i64))).collect();
-            sim.step(Event::ItemPut { sku: sku(s), item: ItemBody { levels: Some(levels), components: None } });
+            let levels = LOCATIONS
+                .iter()
+                .map(|l| (loc(l), q(sim.rng.below(8) as i64)))
+                .collect();
+            sim.step(Event::ItemPut {
+                sku: sku(s),
+                item: ItemBody {
+                    levels: Some(levels),
+                    components: None,
+                },
+            });
         }
-        let kit = ItemBody { levels: None, components: Some(vec![stocksync_core::Component { sku: sku("S0"), qty: q(1) }, stocksync_core::Component { sku: sku("S1"), qty: q(2) }]) };
-        sim.step(Event::ItemPut { sku: sku("KIT"), item: kit });
+        let kit = ItemBody {
+            levels: None,
+            components: Some(vec![
+                stocksync_core::Component {
+                    sku: sku("S0"),
+                    qty: q(1),
+                },
+                stocksync_core::Component {
+                    sku: sku("S1"),
+                    qty: q(2),
+                },
+            ]),
+        };
+        sim.step(Event::ItemPut {
+            sku: sku("KIT"),
+            item: kit,
+        });
         for c in CHANNELS {
             let channel = sim.random_channel();
             sim.step(Event::ChannelPut { id: ch(c), channel });
@@ -150,19 +196,38 @@ impl Sim {
     }
 
     fn random_channel(&mut self) -> Channel {
-        let locations = LOCATIONS.iter().filter(|_| self.rng.chance(60)).map(|l| loc(l)).collect();
+        let locations = LOCATIONS
+            .iter()
+            .filter(|_| self.rng.chance(60))
+            .map(|l| loc(l))
+            .collect();
         let rules = Rules {
             buffer: q(self.rng.pick(&[0, 0, 1, 3])),
             end_when: q(self.rng.pick(&[0, 0, 1, 2])),
             percent: q(self.rng.pick(&[100, 100, 50, 80])),
             max_listed: self.rng.pick(&[None, None, Some(q(5))]),
-            bundle_pooling: self.rng.pick(&[Pooling::PerLocation, Pooling::AcrossLocations]),
+            bundle_pooling: self
+                .rng
+                .pick(&[Pooling::PerLocation, Pooling::AcrossLocations]),
         };
-        Channel { name: String::new(), enabled: self.rng.chance(85), locations, rules, target: Target::Demo }
+        Channel {
+            name: String::new(),
+            enabled: self.rng.chance(85),
+            locations,
+            rules,
+            target: Target::Demo,
+        }
     }
 
     fn random_mapping(&mut self, c: &str, i: usize) -> Mapping {
-        let rules = if self.rng.chance(20) { RuleOverrides { buffer: Some(q(1)), ..Default::default() } } else { RuleOverrides::default() };
+        let rules = if self.rng.chance(20) {
+            RuleOverrides {
+                buffer: Some(q(1)),
+                ..Default::default()
+            }
+        } else {
+            RuleOverrides::default()
+        };
         Mapping {
             channel: ch(c),
             listing: listing_id(i),
@@ -187,40 +252,79 @@ impl Sim {
         // 5. Push bound.
         for p in &outcome.pushes {
             assert!(p.quantity >= 0, "negative push {p:?}");
-            assert!(p.quantity <= p.explain.pool.max(0), "push {} above its pool {}", p.quantity, p.explain.pool);
+            assert!(
+                p.quantity <= p.explain.pool.max(0),
+                "push {} above its pool {}",
+                p.quantity,
+                p.explain.pool
+            );
             assert_eq!(p.quantity, p.explain.quantity);
-            self.pushes.push((ListingKey::new(p.channel.clone(), p.listing.clone()), p.seq, p.quantity));
+            self.pushes.push((
+                ListingKey::new(p.channel.clone(), p.listing.clone()),
+                p.seq,
+                p.quantity,
+            ));
         }
         // 1. Conservation: mirror what may change on hand.
         match &event {
-            Event::ItemPut { sku, item: ItemBody { levels: Some(levels), .. } } => {
+            Event::ItemPut {
+                sku,
+                item:
+                    ItemBody {
+                        levels: Some(levels),
+                        ..
+                    },
+            } => {
                 for (l, v) in levels {
                     self.ledger.insert((sku.clone(), l.clone()), v.get());
                 }
             }
             Event::StockAdjusted { sku, adjust } => {
-                *self.ledger.entry((sku.clone(), adjust.location.clone())).or_default() += adjust.delta.get();
+                *self
+                    .ledger
+                    .entry((sku.clone(), adjust.location.clone()))
+                    .or_default() += adjust.delta.get();
             }
-            Event::OrderShipped { channel, order } if before.order(channel, order).is_some_and(|o| o.status == stocksync_core::OrderStatus::Open) => {
+            Event::OrderShipped { channel, order }
+                if before
+                    .order(channel, order)
+                    .is_some_and(|o| o.status == stocksync_core::OrderStatus::Open) =>
+            {
                 let o = before.order(channel, order).unwrap();
                 for r in o.lines.iter().flat_map(|l| &l.reservations) {
-                    *self.ledger.entry((r.sku.clone(), o.location.clone())).or_default() -= r.qty.get();
+                    *self
+                        .ledger
+                        .entry((r.sku.clone(), o.location.clone()))
+                        .or_default() -= r.qty.get();
                 }
             }
             _ => {}
         }
         for ((s, l), v) in &self.ledger {
-            assert_eq!(self.hub.stock(s, l).on_hand, *v, "on hand of {s} at {l} drifted from the ledger");
+            assert_eq!(
+                self.hub.stock(s, l).on_hand,
+                *v,
+                "on hand of {s} at {l} drifted from the ledger"
+            );
         }
         // 2 (and the core's own consistency checks).
-        self.hub.check_invariants().unwrap_or_else(|e| panic!("after {event:?}: {e}"));
+        self.hub
+            .check_invariants()
+            .unwrap_or_else(|e| panic!("after {event:?}: {e}"));
         // 3. Idempotency. A resync is a command to resend (its second run plans new pushes by
         // design), so it is the one event outside this check.
         if !matches!(event, Event::Resync { .. }) {
             let mut again = self.hub.clone();
             let second = again.apply(event.clone());
-            assert!(second.as_ref().is_ok_and(|o| o.pushes.is_empty()), "{event:?} applied twice planned more: {second:?}");
-            assert_eq!(again.snapshot(), self.hub.snapshot(), "{event:?} applied twice changed the state");
+            assert!(
+                second.as_ref().is_ok_and(|o| o.pushes.is_empty()),
+                "{event:?} applied twice planned more: {second:?}"
+            );
+            assert_eq!(
+                again.snapshot(),
+                self.hub.snapshot(),
+                "{event:?} applied twice changed the state"
+            );
         }
     }
 
@@ -233,19 +337,45 @@ impl Sim {
                     .map(|_| {
                         let qty = q(1 + self.rng.below(3) as i64);
                         if self.rng.chance(80) {
-                            OrderLineIn { listing: Some(listing_id(self.rng.below(LISTINGS_PER_CHANNEL as u64 + 1) as usize)), sku: None, qty }
+                            OrderLineIn {
+                                listing: Some(listing_id(
+                                    self.rng.below(LISTINGS_PER_CHANNEL as u64 + 1) as usize,
+                                )),
+                                sku: None,
+                                qty,
+                            }
                         } else {
-                            OrderLineIn { listing: None, sku: Some(sku(self.rng.pick(&Self::all_skus()))), qty }
+                            OrderLineIn {
+                                listing: None,
+                                sku: Some(sku(self.rng.pick(&Self::all_skus()))),
+                                qty,
+                            }
                         }
                     })
                     .collect();
-                let location = if self.rng.chance(50) { Some(loc(self.rng.pick(&LOCATIONS))) } else { None };
+                let location = if self.rng.chance(50) {
+                    Some(loc(self.rng.pick(&LOCATIONS)))
+                } else {
+                    None
+                };
                 // Sometimes a channel resends an old order (a duplicate).
-                let n = if self.rng.chance(15) && self.next_order > 1 { self.rng.below(self.next_order) } else { self.next_order };
-                Event::OrderPlaced { order: PlaceOrder { channel: c, order: OrderRef::new(format!("O-{n}")).unwrap(), location, lines } }
+                let n = if self.rng.chance(15) && self.next_order > 1 {
+                    self.rng.below(self.next_order)
+                } else {
+                    self.next_order
+                };
+                Event::OrderPlaced {
+                    order: PlaceOrder {
+                        channel: c,
+                        order: OrderRef::new(format!("O-{n}")).unwrap(),
+                        location,
+                        lines,
+                    },
+                }
             }
             30..=41 => {
-                let order = OrderRef::new(format!("O-{}", self.rng.below(self.next_order + 1))).unwrap();
+                let order =
+                    OrderRef::new(format!("O-{}", self.rng.below(self.next_order + 1))).unwrap();
                 if self.rng.chance(50) {
                     Event::OrderCancelled { channel: c, order }
                 } else {
@@ -257,27 +387,65 @@ impl Sim {
                 let delta = self.rng.pick(&[-3, -1, 1, 2, 5]);
                 Event::StockAdjusted {
                     sku: sku(self.rng.pick(&STOCK_SKUS)),
-                    adjust: stocksync_core::Adjust { location: loc(self.rng.pick(&LOCATIONS)), delta: q(delta), reason: None, reference: Some(AdjustRef::new(format!("ADJ-{}", self.next_adjust)).unwrap()) },
+                    adjust: stocksync_core::Adjust {
+                        location: loc(self.rng.pick(&LOCATIONS)),
+                        delta: q(delta),
+                        reason: None,
+                        reference: Some(
+                            AdjustRef::new(format!("ADJ-{}", self.next_adjust)).unwrap(),
+                        ),
+                    },
                 }
             }
             54..=63 => {
-                let levels = [(loc(self.rng.pick(&LOCATIONS)), q(self.rng.below(10) as i64))].into_iter().collect();
-                Event::ItemPut { sku: sku(self.rng.pick(&STOCK_SKUS)), item: ItemBody { levels: Some(levels), components: None } }
+                let levels = [(loc(self.rng.pick(&LOCATIONS)), q(self.rng.below(10) as i64))]
+                    .into_iter()
+                    .collect();
+                Event::ItemPut {
+                    sku: sku(self.rng.pick(&STOCK_SKUS)),
+                    item: ItemBody {
+                        levels: Some(levels),
+                        components: None,
+                    },
+                }
             }
-            64..=71 => Event::ChannelPut { id: c, channel: self.random_channel() },
+            64..=71 => Event::ChannelPut {
+                id: c,
+                channel: self.random_channel(),
+            },
             72..=81 => {
                 let i = self.rng.below(LISTINGS_PER_CHANNEL as u64) as usize;
                 if self.rng.chance(30) {
-                    Event::MappingDeleted { channel: c, listing: listing_id(i) }
+                    Event::MappingDeleted {
+                        channel: c,
+                        listing: listing_id(i),
+                    }
                 } else {
                     let m = self.random_mapping(c.as_str(), i);
                     Event::MappingsPut { mappings: vec![m] }
                 }
             }
-            82..=85 => Event::Resync { channel: if self.rng.chance(50) { Some(c) } else { None } },
+            82..=85 => Event::Resync {
+                channel: if self.rng.chance(50) { Some(c) } else { None },
+            },
             _ => {
-                let components = vec![stocksync_core::Component { sku: sku(self.rng.pick(&["S0", "S2"])), qty: q(1 + self.rng.below(2) as i64) }, stocksync_core::Component { sku: sku("S1"), qty: q(2) }];
-                Event::ItemPut { sku: sku("KIT"), item: ItemBody { levels: None, components: Some(components) } }
+                let components = vec![
+                    stocksync_core::Component {
+                        sku: sku(self.rng.pick(&["S0", "S2"])),
+                        qty: q(1 + self.rng.below(2) as i64),
+                    },
+                    stocksync_core::Component {
+                        sku: sku("S1"),
+                        qty: q(2),
+                    },
+                ];
+                Event::ItemPut {
+                    sku: sku("KIT"),
+                    item: ItemBody {
+                        levels: None,
+                        components: Some(components),
+                    },
+                }
             }
         }
     }
@@ -292,14 +460,30 @@ impl Sim {
         let reached = always_succeed || self.rng.chance(75);
         if reached {
             let copy = self.channels.entry(key.clone()).or_default();
-            assert!(pending.seq >= copy.seq, "{key} would apply seq {} after seq {}", pending.seq, copy.seq);
-            *copy = ChannelCopy { shows: pending.quantity.get(), seq: pending.seq };
+            assert!(
+                pending.seq >= copy.seq,
+                "{key} would apply seq {} after seq {}",
+                pending.seq,
+                copy.seq
+            );
+            *copy = ChannelCopy {
+                shows: pending.quantity.get(),
+                seq: pending.seq,
+            };
         }
         // The answer: a success only if the push arrived and its answer is not lost.
         let ack = if reached && (always_succeed || self.rng.chance(80)) {
-            Ack::Delivered { key, seq: pending.seq, quantity: pending.quantity.get() }
+            Ack::Delivered {
+                key,
+                seq: pending.seq,
+                quantity: pending.quantity.get(),
+            }
         } else {
-            Ack::Failed { key, seq: pending.seq, attempt: attempts + 1 }
+            Ack::Failed {
+                key,
+                seq: pending.seq,
+                attempt: attempts + 1,
+            }
         };
         if always_succeed {
             self.step(ack.event());
@@ -333,7 +517,10 @@ impl Sim {
                 7 | 8 => self.receive_ack(),
                 _ => {
                     // Someone edits a listing directly on the channel.
-                    let key = ListingKey::new(ch(self.rng.pick(&CHANNELS)), listing_id(self.rng.below(LISTINGS_PER_CHANNEL as u64) as usize));
+                    let key = ListingKey::new(
+                        ch(self.rng.pick(&CHANNELS)),
+                        listing_id(self.rng.below(LISTINGS_PER_CHANNEL as u64) as usize),
+                    );
                     let seq = self.channels.get(&key).map_or(0, |c| c.seq);
                     self.channels.insert(key, ChannelCopy { shows: 1000, seq });
                 }
@@ -353,8 +540,16 @@ impl Sim {
         }
         for key in self.hub.listing_keys().cloned().collect::<Vec<_>>() {
             if let Ok(e) = self.hub.wanted(&key) {
-                assert_eq!(self.hub.last_sent(&key), Some(e.quantity), "{key}: last sent is not the hub's number after convergence");
-                assert_eq!(self.channels.get(&key).map(|c| c.shows), Some(e.quantity), "{key}: the channel does not show the hub's number");
+                assert_eq!(
+                    self.hub.last_sent(&key),
+                    Some(e.quantity),
+                    "{key}: last sent is not the hub's number after convergence"
+                );
+                assert_eq!(
+                    self.channels.get(&key).map(|c| c.shows),
+                    Some(e.quantity),
+                    "{key}: the channel does not show the hub's number"
+                );
             }
         }
         // 4. Determinism: the same accepted events from the same start give the same state and
@@ -362,18 +557,37 @@ impl Sim {
         let mut replay = Hub::new();
         let mut pushes = Vec::new();
         for e in &self.accepted {
-            let out = replay.apply(e.clone()).expect("an accepted event is accepted again on replay");
-            pushes.extend(out.pushes.iter().map(|p| (ListingKey::new(p.channel.clone(), p.listing.clone()), p.seq, p.quantity)));
+            let out = replay
+                .apply(e.clone())
+                .expect("an accepted event is accepted again on replay");
+            pushes.extend(out.pushes.iter().map(|p| {
+                (
+                    ListingKey::new(p.channel.clone(), p.listing.clone()),
+                    p.seq,
+                    p.quantity,
+                )
+            }));
         }
-        assert_eq!(replay.snapshot(), self.hub.snapshot(), "replay gave another state");
+        assert_eq!(
+            replay.snapshot(),
+            self.hub.snapshot(),
+            "replay gave another state"
+        );
         assert_eq!(pushes, self.pushes, "replay planned other pushes");
         // The snapshot round-trips through JSON and reloads to the same hub.
         let json = wire::to_json(&self.hub.snapshot());
         let back = Hub::from_snapshot(wire::from_json::<Snapshot>(&json).unwrap()).unwrap();
         assert_eq!(back.snapshot(), self.hub.snapshot(), "snapshot round trip");
         // And so do the stored rows the worker keeps.
-        let rows = self.hub.rows(&stocksync_core::Dirty { all: true, ..Default::default() });
-        let reloaded = Hub::from_rows(rows.iter().map(|r| (r.table.name(), r.key.as_str(), r.json.as_str()))).unwrap();
+        let rows = self.hub.rows(&stocksync_core::Dirty {
+            all: true,
+            ..Default::default()
+        });
+        let reloaded = Hub::from_rows(
+            rows.iter()
+                .map(|r| (r.table.name(), r.key.as_str(), r.json.as_str())),
+        )
+        .unwrap();
         assert_eq!(reloaded.snapshot(), self.hub.snapshot(), "rows round trip");
     }
 }
@@ -388,12 +602,18 @@ fn run_seed(seed: u64, steps: usize) {
 
 #[test]
 fn seeded_simulations_hold_every_invariant() {
-    let steps = std::env::var("SIM_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let steps = std::env::var("SIM_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
     if let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
         run_seed(seed, steps);
         return;
     }
-    let seeds = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(64u64);
+    let seeds = std::env::var("SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64u64);
     for seed in 0..seeds {
         run_seed(seed, steps);
     }
