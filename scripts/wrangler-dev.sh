@@ -16,6 +16,9 @@
 #   PID_FILE=.wrangler/dev-$PORT.pid
 #   START_TIMEOUT=60          seconds to wait for /healthz
 #   INSPECTOR_PORT            pass a fixed --inspector-port (default: wrangler picks one)
+#   WRANGLER_ARGS             more `wrangler dev` arguments, split on whitespace, e.g.
+#                             "--var ALLOW_TENANT_HEADER:1 --var RETRY_BASE_MS:50" (the HTTP
+#                             tests use this) or "--env-file /tmp/x.vars" (another .dev.vars)
 #
 # Local secrets come from .dev.vars (gitignored). If it does not exist, one is written with
 # API_KEY=dev-local-key so the Worker always has its secret locally.
@@ -55,6 +58,10 @@ start() {
 
   local extra=()
   [ -n "${INSPECTOR_PORT:-}" ] && extra+=(--inspector-port "$INSPECTOR_PORT")
+  if [ -n "${WRANGLER_ARGS:-}" ]; then
+    local more; read -r -a more <<<"$WRANGLER_ARGS"
+    extra+=("${more[@]}")
+  fi
 
   local t0; t0=$(now_ms)
   printf '\n=== %s start port=%s state=%s ===\n' "$(date -Is)" "$PORT" "$STATE_DIR" >> "$LOG_FILE"

@@ -1,54 +1,201 @@
-//! stocksync's Cloudflare Worker (skeleton proving the build/run plumbing).
+//! stocksync's Cloudflare Worker: a thin shell around `stocksync-core`, which makes every stock
+//! decision. This crate only moves requests, rows and pushes.
 //!
-//! Routes served by the Worker itself:
-//! - `GET /healthz` -> `ok`
-//! - `GET /whoami` -> 200 if `Authorization: Bearer <API_KEY>` matches the `API_KEY` secret, else 401
-//! - `/ledger/...` (any method) -> forwarded to the `Ledger` Durable Object named `default`
-//!
-//! Anything else that matches a file in `www/` is served by the static-assets layer before the
-//! Worker runs (`/` -> `www/index.html`).
+//! ```text
+//! client ─▶ [assets] www/ (GET /, served by wrangler before the Worker runs)
+//!        ─▶ Worker (this file): /healthz · /v1 auth (API_KEY bearer, or a signed order trigger)
+//!             ├─ GET /v1/channels, GET /v1/mappings/{c}/{l}: read from KV at the edge (mirror.rs)
+//!             └─ every other /v1 route ─▶ the tenant's Ledger Durable Object (ledger.rs)
+//!                  parse (routes.rs, http.rs) → core Event → Hub::apply → one SQLite
+//!                  transaction (store.rs) → answer; then the alarm delivers (delivery.rs) and
+//!                  the KV mirror is written (mirror.rs)
+//! ```
 
+mod delivery;
+mod http;
 mod ledger;
+mod mirror;
+mod routes;
+mod signature;
+mod store;
 
 pub use ledger::Ledger;
 
-use worker::{event, Context, Env, Request, Response, Result, RouteContext, Router};
+use stocksync_core::{ChannelId, ErrorCode, ListingId};
+use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
 
-/// Name of the Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
+use crate::http::{ApiError, Reply};
+use crate::routes::Route;
+
+/// The Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
 pub const LEDGER_BINDING: &str = "LEDGER";
-/// Name of the KV namespace binding holding configuration (JSON strings).
+/// The KV namespace mirroring channel configuration and mappings.
 pub const CONFIG_BINDING: &str = "CONFIG";
-/// Name of the secret (`.dev.vars` locally, `wrangler secret put` in production).
+/// The secret every `/v1` request must present as `Authorization: Bearer <API_KEY>`.
 pub const API_KEY_SECRET: &str = "API_KEY";
+/// Names the tenant (its Durable Object). Set by the Worker on every forwarded request; taken
+/// from clients only when the `ALLOW_TENANT_HEADER` var is `1` (tests).
+pub const TENANT_HEADER: &str = "X-Stocksync-Tenant";
+/// How the Worker authenticated a forwarded request (`bearer` or `signature`). Internal: the
+/// Worker always overwrites it, and only the Worker can reach the Durable Object.
+pub const AUTH_HEADER: &str = "X-Stocksync-Auth";
+/// A channel's signature over an order trigger (SPEC §5), verified by the Durable Object.
+pub const SIGNATURE_HEADER: &str = "X-Stocksync-Signature";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Router::new()
-        .get("/healthz", |_, _| Response::ok("ok"))
-        .get("/whoami", whoami)
-        .on_async("/ledger/*rest", to_ledger)
-        .run(req, env)
-        .await
-}
-
-fn whoami(req: Request, ctx: RouteContext<()>) -> Result<Response> {
-    // A missing secret is a configuration error, not an authentication failure.
-    let key = match ctx.env.secret(API_KEY_SECRET) {
-        Ok(s) => s.to_string(),
-        Err(_) => return Response::error("API_KEY secret not configured", 500),
-    };
-    let presented = req.headers().get("Authorization")?.unwrap_or_default();
-    match presented.strip_prefix("Bearer ") {
-        Some(token) if !key.is_empty() && token == key => Response::ok("authorized"),
-        _ => Response::error("unauthorized", 401),
+    match handle(req, &env).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => e.response(),
     }
 }
 
-async fn to_ledger(req: Request, ctx: RouteContext<()>) -> Result<Response> {
-    let stub = ctx
-        .env
+async fn handle(mut req: Request, env: &Env) -> Reply {
+    let path = req.path();
+    if path == "/healthz" {
+        return match req.method() {
+            Method::Get | Method::Head => Ok(Response::ok("ok")?),
+            m => Err(ApiError::method_not_allowed(m.as_ref(), "GET")),
+        };
+    }
+    if !path.starts_with("/v1/") {
+        return Err(ApiError::not_found(format!("no route {path}")));
+    }
+    let Some(key) = api_key(env) else {
+        return Err(ApiError::api_key_not_configured());
+    };
+    let auth = authenticate(&req, &key, &path)?;
+    let route = routes::route(&req.method(), &path)?;
+    let tenant = tenant(&req, env)?;
+    match &route {
+        Route::ChannelsList => return edge_channels(env, &tenant).await,
+        Route::MappingGet(channel, listing) => {
+            return edge_mapping(env, &tenant, channel, listing).await
+        }
+        _ => {}
+    }
+    let body = http::read_body(&mut req).await?;
+    forward(&req, body, env, &tenant, auth).await
+}
+
+/// The configured key; an empty one counts as none.
+fn api_key(env: &Env) -> Option<String> {
+    let key = env.secret(API_KEY_SECRET).ok()?.to_string();
+    (!key.is_empty()).then_some(key)
+}
+
+/// Compares in time independent of where the strings differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `bearer` for a correct API key; `signature` for an unauthenticated `POST /v1/orders` that
+/// carries a channel signature (the Durable Object, which holds the secrets, verifies it).
+fn authenticate(
+    req: &Request,
+    key: &str,
+    path: &str,
+) -> std::result::Result<&'static str, ApiError> {
+    if let Some(value) = req.headers().get("Authorization")? {
+        return match value.strip_prefix("Bearer ") {
+            Some(token) if constant_time_eq(token.trim().as_bytes(), key.as_bytes()) => {
+                Ok("bearer")
+            }
+            _ => Err(ApiError::unauthorized(
+                "the API key in Authorization: Bearer is wrong",
+            )),
+        };
+    }
+    if req.method() == Method::Post
+        && path == "/v1/orders"
+        && req.headers().has(SIGNATURE_HEADER)?
+    {
+        return Ok("signature");
+    }
+    Err(ApiError::unauthorized(
+        "missing Authorization: Bearer <API_KEY> (or, for POST /v1/orders, X-Stocksync-Signature)",
+    ))
+}
+
+/// The tenant: the `TENANT` var (default `default`), or the test header when allowed.
+fn tenant(req: &Request, env: &Env) -> std::result::Result<String, ApiError> {
+    let allowed = env
+        .var("ALLOW_TENANT_HEADER")
+        .is_ok_and(|v| v.to_string() == "1");
+    if allowed {
+        if let Some(t) = req.headers().get(TENANT_HEADER)? {
+            let ok = !t.is_empty()
+                && t.len() <= 64
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(ApiError::core(
+                    ErrorCode::InvalidId,
+                    "a tenant is 1–64 of A–Z a–z 0–9 - _",
+                ));
+            }
+            return Ok(t);
+        }
+    }
+    Ok(env
+        .var("TENANT")
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "default".to_string()))
+}
+
+/// Hands the request to the tenant's Durable Object, with the tenant and how it was
+/// authenticated (the body was already read, so the size cap holds on any transfer encoding).
+async fn forward(req: &Request, body: Vec<u8>, env: &Env, tenant: &str, auth: &str) -> Reply {
+    let headers = Headers::new();
+    for name in ["Content-Type", SIGNATURE_HEADER] {
+        if let Some(v) = req.headers().get(name)? {
+            headers.set(name, &v)?;
+        }
+    }
+    headers.set(TENANT_HEADER, tenant)?;
+    headers.set(AUTH_HEADER, auth)?;
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        let bytes = worker::js_sys::Uint8Array::from(body.as_slice());
+        init.with_body(Some(bytes.into()));
+    }
+    let inner = Request::new_with_init(req.url()?.as_str(), &init)?;
+    let stub = env
         .durable_object(LEDGER_BINDING)?
-        .id_from_name("default")?
+        .id_from_name(tenant)?
         .get_stub()?;
-    stub.fetch_with_request(req).await
+    Ok(stub.fetch_with_request(inner).await?)
+}
+
+fn json_text(text: String) -> Reply {
+    let resp = Response::ok(text)?;
+    resp.headers().set("Content-Type", "application/json")?;
+    Ok(resp)
+}
+
+/// `GET /v1/channels` from the KV mirror (eventually consistent in production: a change can
+/// take up to a minute to show at every edge location).
+async fn edge_channels(env: &Env, tenant: &str) -> Reply {
+    let kv = env.kv(CONFIG_BINDING)?;
+    let text = kv
+        .get(&mirror::channels_key(tenant))
+        .text()
+        .await
+        .map_err(ApiError::internal)?;
+    json_text(text.unwrap_or_else(|| "[]".to_string()))
+}
+
+/// `GET /v1/mappings/{channel}/{listing}` from the KV mirror.
+async fn edge_mapping(env: &Env, tenant: &str, channel: &ChannelId, listing: &ListingId) -> Reply {
+    let kv = env.kv(CONFIG_BINDING)?;
+    let key = mirror::mapping_key(tenant, channel.as_str(), listing.as_str());
+    match kv.get(&key).text().await.map_err(ApiError::internal)? {
+        Some(text) => json_text(text),
+        None => Err(ApiError::not_found(format!(
+            "listing {channel}/{listing} is not linked"
+        ))),
+    }
 }

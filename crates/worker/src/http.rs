@@ -1,0 +1,242 @@
+//! The HTTP edge shared by the Worker and the Durable Object: the one mapping from error codes
+//! to statuses and the `{"error": {"code", "message"}}` body (SPEC §5), JSON answers, the body
+//! size cap and the content-type checks. Nothing here decides anything about stock.
+
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use stocksync_core::{wire, Error as CoreError, ErrorBody, ErrorCode, ErrorDetail};
+use worker::{Request, Response};
+
+/// The largest request body accepted, in bytes (checked on Content-Length and on what is read).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A refused request: its status, stable snake_case code and message. Core errors keep their
+/// code; the codes only the HTTP surface has (auth, size, media type, routing) are made here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// The `Allow` header of a 405.
+    pub allow: Option<&'static str>,
+}
+
+/// What every handler returns: an answer, or a refusal that becomes the error body.
+pub type Reply = Result<Response, ApiError>;
+
+impl ApiError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            allow: None,
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(401, "unauthorized", message)
+    }
+
+    pub fn bad_signature(message: impl Into<String>) -> ApiError {
+        ApiError::new(401, "bad_signature", message)
+    }
+
+    pub fn signature_expired(message: impl Into<String>) -> ApiError {
+        ApiError::new(401, "signature_expired", message)
+    }
+
+    pub fn api_key_not_configured() -> ApiError {
+        ApiError::new(
+            503,
+            "api_key_not_configured",
+            "no API_KEY secret is configured, so the /v1 API refuses every request \
+             (set one with `wrangler secret put API_KEY`, or in .dev.vars locally)",
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> ApiError {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("{method} is not allowed here; allowed: {allow}"),
+            )
+        }
+    }
+
+    pub fn payload_too_large(len: usize) -> ApiError {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("the body is {len} bytes or more; the limit is {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type(got: Option<&str>, want: &str) -> ApiError {
+        ApiError::new(
+            415,
+            "unsupported_media_type",
+            format!(
+                "Content-Type is {}; this route takes {want}",
+                got.map_or_else(|| "missing".to_string(), |g| format!("{g:?}"))
+            ),
+        )
+    }
+
+    /// A request rejected for a reason the core has a code for, raised by the HTTP layer.
+    pub fn core(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError::from(CoreError::new(code, message))
+    }
+
+    /// Something broke on our side (storage, a binding): 500, never a client's fault.
+    pub fn internal(what: impl core::fmt::Display) -> ApiError {
+        worker::console_error!("internal error: {what}");
+        ApiError::new(500, "internal", format!("internal error: {what}"))
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.clone(),
+                message: self.message.clone(),
+            },
+        }
+    }
+
+    /// The error as an HTTP answer.
+    pub fn response(&self) -> worker::Result<Response> {
+        let resp = json(self.status, &self.body())?;
+        if let Some(allow) = self.allow {
+            resp.headers().set("Allow", allow)?;
+        }
+        Ok(resp)
+    }
+}
+
+/// The one mapping from core error codes to HTTP statuses (SPEC §5–6).
+pub fn status_of(code: ErrorCode) -> u16 {
+    use ErrorCode::*;
+    match code {
+        UnknownOrder | UnknownListing => 404,
+        OrderConflict | MappingConflict | AdjustmentConflict | ItemKindConflict | NegativeStock => {
+            409
+        }
+        UnknownChannel | UnknownLocation | UnknownSku => 422,
+        MalformedJson | InvalidType | MissingField | UnknownField | InvalidId | InvalidQuantity
+        | InvalidRule | InvalidRequest | EmptyOrder | TooMany | InvalidComponent
+        | MissingLocation | UnsupportedVersion | UnknownPush => 400,
+        // A code added to the core later is a rejected input until mapped otherwise.
+        _ => 400,
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> ApiError {
+        ApiError::new(status_of(e.code), e.code.as_str(), e.message)
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> ApiError {
+        ApiError::internal(e)
+    }
+}
+
+/// A JSON answer with `status`.
+pub fn json<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+/// A 200 JSON answer.
+pub fn ok<T: Serialize>(value: &T) -> Reply {
+    Ok(json(200, value)?)
+}
+
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] whether or not Content-Length says so.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    if let Some(len) = req.headers().get("Content-Length")? {
+        if len
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(ApiError::payload_too_large(
+                len.trim().parse().unwrap_or(usize::MAX),
+            ));
+        }
+    }
+    // No body at all (GET, DELETE, an empty POST) reads as empty.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(buf.len() + chunk.len()));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// A request body with its declared media type.
+#[derive(Debug)]
+pub struct Body {
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Body {
+    /// The media type without parameters, lower-cased (`application/json; charset=utf-8` →
+    /// `application/json`).
+    pub fn media_type(&self) -> Option<String> {
+        self.content_type.as_deref().map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// The body as UTF-8 text, requiring `want` as its media type.
+    pub fn text(&self, want: &str) -> Result<&str, ApiError> {
+        if self.media_type().as_deref() != Some(want) {
+            return Err(ApiError::unsupported_media_type(
+                self.content_type.as_deref(),
+                want,
+            ));
+        }
+        core::str::from_utf8(&self.bytes).map_err(|e| {
+            ApiError::core(
+                ErrorCode::MalformedJson,
+                format!("the body is not UTF-8 (at byte {})", e.valid_up_to()),
+            )
+        })
+    }
+
+    /// Parses a JSON body with the core's parser, so codes match every other surface.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        Ok(wire::from_json(self.text("application/json")?)?)
+    }
+
+    /// A JSON body that may also be left out entirely (then `T::default()`).
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.is_empty() {
+            return Ok(T::default());
+        }
+        self.json()
+    }
+}

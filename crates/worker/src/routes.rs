@@ -1,0 +1,289 @@
+//! Method + path → [`Route`], and a mutating route + its body → the core [`Event`] it stands for.
+//! Path ids are percent-decoded and validated with the core's id types, so a bad id in a path
+//! answers `invalid_id` exactly as one in a body does.
+
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+use stocksync_core::{
+    wire, ChannelId, ErrorCode, Event, ListingId, LocationId, Mapping, OrderRef, ResyncBody, Sku,
+};
+use worker::Method;
+
+use crate::http::{ApiError, Body};
+
+/// Every route of the v1 API (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    LocationPut(LocationId),
+    ItemPut(Sku),
+    ItemGet(Sku),
+    ItemAdjust(Sku),
+    /// Served by the Worker from KV.
+    ChannelsList,
+    ChannelPut(ChannelId),
+    MappingsPut,
+    /// Served by the Worker from KV.
+    MappingGet(ChannelId, ListingId),
+    MappingDelete(ChannelId, ListingId),
+    OrderPlace,
+    OrderCancel(ChannelId, OrderRef),
+    OrderShip(ChannelId, OrderRef),
+    Sync,
+    Resync,
+    Preview,
+    Export,
+    Import,
+    DemoGet(ChannelId, ListingId),
+    DemoPut(ChannelId, ListingId),
+}
+
+fn decode(segment: &str) -> Result<String, ApiError> {
+    percent_decode_str(segment)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::core(ErrorCode::InvalidId, "a path id is not valid UTF-8"))
+}
+
+fn id<T>(
+    segment: &str,
+    make: fn(String) -> Result<T, stocksync_core::Error>,
+) -> Result<T, ApiError> {
+    Ok(make(decode(segment)?)?)
+}
+
+/// Picks the route for `method` on `path` (`/v1/...`): 404 when no route has that shape, 405
+/// (with `Allow`) when the shape exists for other methods, 400 `invalid_id` for a bad path id.
+pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
+    use Method::{Delete, Get, Post, Put};
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(ApiError::not_found(format!("no route {path}")));
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    let m = method.clone();
+    let wrong = |allow: &'static str| Err(ApiError::method_not_allowed(method.as_ref(), allow));
+    let sku = |s: &str| id(s, Sku::new);
+    let channel = |s: &str| id(s, ChannelId::new);
+    let listing = |s: &str| id(s, ListingId::new);
+    let order = |s: &str| id(s, OrderRef::new);
+    match segs.as_slice() {
+        ["locations", l] => match m {
+            Put => Ok(Route::LocationPut(id(l, LocationId::new)?)),
+            _ => wrong("PUT"),
+        },
+        ["items", s] => match m {
+            Put => Ok(Route::ItemPut(sku(s)?)),
+            Get => Ok(Route::ItemGet(sku(s)?)),
+            _ => wrong("GET, PUT"),
+        },
+        ["items", s, "adjust"] => match m {
+            Post => Ok(Route::ItemAdjust(sku(s)?)),
+            _ => wrong("POST"),
+        },
+        ["channels"] => match m {
+            Get => Ok(Route::ChannelsList),
+            _ => wrong("GET"),
+        },
+        ["channels", c] => match m {
+            Put => Ok(Route::ChannelPut(channel(c)?)),
+            _ => wrong("PUT"),
+        },
+        ["mappings"] => match m {
+            Put => Ok(Route::MappingsPut),
+            _ => wrong("PUT"),
+        },
+        ["mappings", c, l] => match m {
+            Get => Ok(Route::MappingGet(channel(c)?, listing(l)?)),
+            Delete => Ok(Route::MappingDelete(channel(c)?, listing(l)?)),
+            _ => wrong("GET, DELETE"),
+        },
+        ["orders"] => match m {
+            Post => Ok(Route::OrderPlace),
+            _ => wrong("POST"),
+        },
+        ["orders", c, o, action @ ("cancel" | "ship")] => match m {
+            Post if *action == "cancel" => Ok(Route::OrderCancel(channel(c)?, order(o)?)),
+            Post => Ok(Route::OrderShip(channel(c)?, order(o)?)),
+            _ => wrong("POST"),
+        },
+        ["sync"] => match m {
+            Get => Ok(Route::Sync),
+            _ => wrong("GET"),
+        },
+        ["sync", "resync"] => match m {
+            Post => Ok(Route::Resync),
+            _ => wrong("POST"),
+        },
+        ["preview"] => match m {
+            Post => Ok(Route::Preview),
+            _ => wrong("POST"),
+        },
+        ["export"] => match m {
+            Get => Ok(Route::Export),
+            _ => wrong("GET"),
+        },
+        ["import"] => match m {
+            Post => Ok(Route::Import),
+            _ => wrong("POST"),
+        },
+        ["demo", c, l] => match m {
+            Get => Ok(Route::DemoGet(channel(c)?, listing(l)?)),
+            Put => Ok(Route::DemoPut(channel(c)?, listing(l)?)),
+            _ => wrong("GET, PUT"),
+        },
+        _ => Err(ApiError::not_found(format!("no route {path}"))),
+    }
+}
+
+/// Routes whose body may be left out (or be `{}`), and the only ones a bodyless POST may use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+/// The core event a mutating route stands for. `None` for routes that read, preview or import
+/// (the ledger answers those itself).
+pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
+    let event = match route.clone() {
+        Route::LocationPut(id) => Event::LocationPut {
+            id,
+            location: body.json()?,
+        },
+        Route::ItemPut(sku) => Event::ItemPut {
+            sku,
+            item: body.json()?,
+        },
+        Route::ItemAdjust(sku) => Event::StockAdjusted {
+            sku,
+            adjust: body.json()?,
+        },
+        Route::ChannelPut(id) => Event::ChannelPut {
+            id,
+            channel: body.json()?,
+        },
+        Route::MappingsPut => Event::MappingsPut {
+            mappings: mappings(body)?,
+        },
+        Route::MappingDelete(channel, listing) => {
+            body.json_or_default::<NoFields>()?;
+            Event::MappingDeleted { channel, listing }
+        }
+        Route::OrderPlace => Event::OrderPlaced {
+            order: body.json()?,
+        },
+        Route::OrderCancel(channel, order) => {
+            body.json_or_default::<NoFields>()?;
+            Event::OrderCancelled { channel, order }
+        }
+        Route::OrderShip(channel, order) => {
+            body.json_or_default::<NoFields>()?;
+            Event::OrderShipped { channel, order }
+        }
+        Route::Resync => Event::Resync {
+            channel: body.json_or_default::<ResyncBody>()?.channel,
+        },
+        Route::ItemGet(_)
+        | Route::ChannelsList
+        | Route::MappingGet(..)
+        | Route::Sync
+        | Route::Preview
+        | Route::Export
+        | Route::Import
+        | Route::DemoGet(..)
+        | Route::DemoPut(..) => return Ok(None),
+    };
+    Ok(Some(event))
+}
+
+/// `PUT /v1/mappings`: a JSON array, or `text/csv` with a header row naming the columns.
+fn mappings(body: &Body) -> Result<Vec<Mapping>, ApiError> {
+    if body.media_type().as_deref() == Some("text/csv") {
+        return csv_mappings(body.text("text/csv")?);
+    }
+    body.json()
+}
+
+/// Columns a CSV of mappings may have; the rule columns become the row's rule overrides.
+const CSV_COLUMNS: [&str; 9] = [
+    "channel",
+    "listing",
+    "sku",
+    "pack",
+    "ignore_sync",
+    "buffer",
+    "end_when",
+    "percent",
+    "max_listed",
+];
+const RULE_COLUMNS: [&str; 4] = ["buffer", "end_when", "percent", "max_listed"];
+
+/// Turns each CSV row into the JSON object of a [`Mapping`] and parses that with the core, so
+/// a bad cell answers the same code as the same value in JSON would (a fractional pack →
+/// `invalid_quantity`, an empty sku → `invalid_id`, …).
+fn csv_mappings(text: &str) -> Result<Vec<Mapping>, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::Headers)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| ApiError::core(ErrorCode::InvalidRequest, format!("malformed CSV: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(h) = headers.iter().find(|h| !CSV_COLUMNS.contains(&h.as_str())) {
+        return Err(ApiError::core(
+            ErrorCode::UnknownField,
+            format!(
+                "unknown CSV column {h:?}, expected some of {}",
+                CSV_COLUMNS.join(", ")
+            ),
+        ));
+    }
+    for required in ["channel", "listing", "sku"] {
+        if !headers.iter().any(|h| h == required) {
+            return Err(ApiError::core(
+                ErrorCode::MissingField,
+                format!("the CSV has no {required:?} column"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2; // the header is row 1
+        let record = record.map_err(|e| {
+            ApiError::core(
+                ErrorCode::InvalidRequest,
+                format!("malformed CSV at row {row}: {e}"),
+            )
+        })?;
+        let mut obj = serde_json::Map::new();
+        let mut rules = serde_json::Map::new();
+        for (h, cell) in headers.iter().zip(record.iter()) {
+            let value = match h.as_str() {
+                "channel" | "listing" | "sku" => serde_json::Value::String(cell.to_string()),
+                _ if cell.trim().is_empty() => continue,
+                "ignore_sync" => match cell.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => serde_json::Value::Bool(true),
+                    "false" | "0" | "no" => serde_json::Value::Bool(false),
+                    other => serde_json::Value::String(other.to_string()),
+                },
+                // A number cell is handed over as a JSON number (so 1.5 is fractional and
+                // 1e400 is out of range), anything else as the string it is.
+                _ => serde_json::from_str::<serde_json::Value>(cell.trim())
+                    .ok()
+                    .filter(serde_json::Value::is_number)
+                    .unwrap_or_else(|| serde_json::Value::String(cell.to_string())),
+            };
+            if RULE_COLUMNS.contains(&h.as_str()) {
+                rules.insert(h.clone(), value);
+            } else {
+                obj.insert(h.clone(), value);
+            }
+        }
+        if !rules.is_empty() {
+            obj.insert("rules".to_string(), serde_json::Value::Object(rules));
+        }
+        let mapping = wire::from_value::<Mapping>(serde_json::Value::Object(obj))
+            .map_err(|e| ApiError::core(e.code, format!("CSV row {row}: {}", e.message)))?;
+        out.push(mapping);
+    }
+    Ok(out)
+}
