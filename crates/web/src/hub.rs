@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::delivery;
 use crate::error::to_js_error;
-use crate::js::{from_js, id, list_from_js, to_js};
+use crate::js::{from_js, list_from_js, to_js};
 use crate::view::HubView;
 
 // The TypeScript names of what goes in and out (declared in types.d.ts), so the package's
@@ -73,6 +73,8 @@ impl JsHub {
     /// @throws {StocksyncError} `malformed_json`, or any code an invalid snapshot gets.
     #[wasm_bindgen(js_name = fromJson)]
     pub fn from_json(json: &str) -> Result<JsHub, JsValue> {
+        // Text to a JSON value, then the same value path as every other input: one copy of
+        // the types' deserializers in the package, not two.
         let s: Snapshot = wire::from_json(json).map_err(js_err)?;
         Ok(JsHub { hub: Hub::from_snapshot(s).map_err(js_err)? })
     }
@@ -127,7 +129,7 @@ impl JsHub {
     /// One item as `GET /v1/items/{sku}` shows it, or `undefined`.
     /// @throws {StocksyncError} `invalid_id` for an invalid sku.
     pub fn item(&self, sku: &str) -> Result<ItemViewJs, JsValue> {
-        let sku = id(sku, Sku::new)?;
+        let sku = Sku::new(sku).map_err(js_err)?;
         match self.hub.item_view(&sku) {
             Some(v) => typed(to_js(&v)),
             None => Ok(JsValue::UNDEFINED.unchecked_into()),

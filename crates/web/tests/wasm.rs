@@ -22,8 +22,9 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
 
+/// A JS value made by serde-wasm-bindgen, as a Rust caller would make it.
 fn js<T: Serialize + ?Sized, U: JsCast>(value: &T) -> U {
-    stocksync_web::js::to_js(value).expect("serializable").unchecked_into()
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).expect("serializable").unchecked_into()
 }
 
 /// A JS value as a page would have it: `JSON.parse` of the text.
