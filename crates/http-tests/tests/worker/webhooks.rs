@@ -1,0 +1,225 @@
+//! Delivery to a signed webhook on a local HTTP server the test starts: the body, signature
+//! and idempotency key; retries with backoff that deliver the latest number exactly once;
+//! coalescing during an outage; the bound on attempts, `failing`, and resync.
+
+use std::time::Duration;
+
+use serde_json::json;
+use stocksync_http_tests::client::Api;
+use stocksync_http_tests::receiver::{Hit, Receiver};
+use stocksync_http_tests::server::wait_for;
+use stocksync_http_tests::{now_s, sign};
+
+use crate::{api, given, SECS};
+
+const SECRET: &str = "whsec-test-0123456789";
+
+/// Location L1, item W-1 with 10, a webhook channel `hook` listing it as H-1; the first push
+/// (10) is delivered before this returns.
+fn webhook_tenant(name: &str, receiver: &Receiver) -> Api {
+    let api = api(name);
+    given(
+        &api,
+        json!([
+            {"type": "location_put", "id": "L1", "location": {}},
+            {"type": "item_put", "sku": "W-1", "item": {"levels": {"L1": 10}}},
+            {"type": "channel_put", "id": "hook", "channel": {"locations": ["L1"],
+                "target": {"kind": "webhook", "url": receiver.url, "secret": SECRET}}},
+            {"type": "mappings_put", "mappings": [{"channel": "hook", "listing": "H-1", "sku": "W-1"}]}
+        ]),
+    );
+    api.wait_synced(10 * SECS).unwrap();
+    api
+}
+
+fn adjust(api: &Api, delta: i64) {
+    api.ok(
+        "POST",
+        "/v1/items/W-1/adjust",
+        Some(json!({"location": "L1", "delta": delta})),
+    );
+}
+
+fn seqs(hits: &[Hit]) -> Vec<i64> {
+    hits.iter()
+        .map(|h| h.json()["seq"].as_i64().unwrap_or(-1))
+        .collect()
+}
+
+#[test]
+fn webhook_pushes_are_signed_json_with_an_idempotency_key() {
+    let receiver = Receiver::start();
+    let api = webhook_tenant("hook-sign", &receiver);
+    adjust(&api, -3);
+    api.wait_synced(10 * SECS).unwrap();
+    let hits = receiver.delivered();
+    assert_eq!(
+        hits.iter().map(|h| h.quantity()).collect::<Vec<_>>(),
+        [Some(10), Some(7)]
+    );
+    for hit in &hits {
+        let body = hit.json();
+        assert_eq!(
+            (
+                body["channel"].as_str(),
+                body["listing"].as_str(),
+                body["sku"].as_str()
+            ),
+            (Some("hook"), Some("H-1"), Some("W-1"))
+        );
+        let seq = body["seq"].as_u64().expect("a seq");
+        let sent_at = body["sent_at"].as_str().expect("sent_at");
+        assert!(
+            sent_at.len() == 24 && sent_at.ends_with('Z') && sent_at.contains('T'),
+            "ISO 8601 UTC: {sent_at}"
+        );
+        assert_eq!(
+            hit.headers.get("idempotency-key"),
+            Some(&format!("hook:H-1:{seq}"))
+        );
+        assert!(hit
+            .headers
+            .get("content-type")
+            .is_some_and(|c| c.starts_with("application/json")));
+        let header = hit
+            .headers
+            .get("x-stocksync-signature")
+            .expect("a signature");
+        let t: i64 = header
+            .strip_prefix("t=")
+            .and_then(|r| r.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .expect("t=");
+        assert!((now_s() - t).abs() < 60, "signed just now");
+        assert_eq!(
+            header,
+            &sign(SECRET, t, hit.body.as_bytes()),
+            "HMAC-SHA256 of \"t.body\" with the channel's secret"
+        );
+    }
+    let s = seqs(&hits);
+    assert!(s[0] < s[1], "a newer push has a larger seq: {s:?}");
+}
+
+#[test]
+fn a_failing_endpoint_gets_the_latest_number_exactly_once_after_it_recovers() {
+    let receiver = Receiver::start();
+    let api = webhook_tenant("hook-retry", &receiver);
+    receiver.clear();
+    receiver.fail_next(3);
+    adjust(&api, -1);
+    api.wait_synced(10 * SECS).unwrap();
+    let hits = receiver.hits();
+    assert_eq!(
+        hits.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [503, 503, 503, 200],
+        "three failures, then one success"
+    );
+    assert!(
+        hits.iter().all(|h| h.quantity() == Some(9)),
+        "every attempt carries the latest number"
+    );
+    let keys: Vec<_> = hits
+        .iter()
+        .map(|h| h.headers.get("idempotency-key").cloned())
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "retries reuse the idempotency key: {keys:?}"
+    );
+    let gaps: Vec<u128> = hits
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at).as_millis())
+        .collect();
+    assert!(
+        gaps.iter().all(|g| *g >= 15),
+        "retries back off (base 40 ms, equal jitter): {gaps:?} ms"
+    );
+    let status = api.listing("hook", "H-1");
+    assert_eq!(
+        (
+            status["status"].as_str(),
+            status["last_sent"].as_i64(),
+            status["attempts"].as_u64()
+        ),
+        (Some("in_sync"), Some(9), Some(0)),
+        "{status}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(receiver.delivered().len(), 1, "delivered exactly once");
+}
+
+#[test]
+fn changes_during_an_outage_arrive_as_one_push_of_the_latest_number() {
+    let receiver = Receiver::start();
+    let api = webhook_tenant("hook-outage", &receiver);
+    receiver.clear();
+    receiver.set_down(true);
+    for _ in 0..4 {
+        adjust(&api, -1); // 9, 8, 7, 6
+    }
+    receiver.set_down(false);
+    api.wait_synced(10 * SECS).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let delivered = receiver.delivered();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "one push after the outage: {:?}",
+        delivered.iter().map(Hit::quantity).collect::<Vec<_>>()
+    );
+    assert_eq!(delivered[0].quantity(), Some(6), "the latest number");
+    let s = seqs(&receiver.hits());
+    assert!(
+        s.windows(2).all(|w| w[0] <= w[1]),
+        "never an older number after a newer one: seqs {s:?}"
+    );
+}
+
+#[test]
+fn retries_stop_at_the_bound_and_the_listing_shows_failing_until_resynced() {
+    let receiver = Receiver::start();
+    let api = webhook_tenant("hook-bound", &receiver);
+    receiver.clear();
+    receiver.set_down(true);
+    adjust(&api, -2);
+    let failing = wait_for(10 * SECS, || {
+        let l = api.listing("hook", "H-1");
+        (l["attempts"] == 6).then_some(l)
+    })
+    .expect("six failed attempts");
+    assert_eq!(failing["status"], "failing", "{failing}");
+    assert_eq!(failing["pending"], 8);
+    assert!(
+        failing["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("503")),
+        "{failing}"
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(receiver.hits().len(), 6, "no attempt after the sixth");
+    receiver.set_down(false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        receiver.hits().len(),
+        6,
+        "nothing is retried until the number changes or a resync"
+    );
+    assert_eq!(api.listing("hook", "H-1")["status"], "failing");
+
+    let resync = api.ok("POST", "/v1/sync/resync", Some(json!({"channel": "hook"})));
+    assert_eq!(resync["pushes"][0]["quantity"], 8, "{resync}");
+    api.wait_synced(10 * SECS).unwrap();
+    let delivered = receiver.delivered();
+    assert_eq!(
+        delivered.iter().map(Hit::quantity).collect::<Vec<_>>(),
+        [Some(8)]
+    );
+    let status = api.listing("hook", "H-1");
+    assert_eq!(
+        (status["status"].as_str(), status["attempts"].as_u64()),
+        (Some("in_sync"), Some(0)),
+        "{status}"
+    );
+    assert!(status["last_error"].is_null());
+}
