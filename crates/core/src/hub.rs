@@ -15,7 +15,7 @@ use crate::ids::{check_text, AdjustRef, ChannelId, ListingKey, LocationId, Order
 use crate::limits;
 use crate::model::{
     Adjust, Channel, Component, ItemBody, Link, Listing, Location, Mapping, Order, OrderLine,
-    OrderStatus, Pending, PlaceOrder, Pooling, Reservation, Target,
+    OrderStatus, Pending, PlaceOrder, Pooling, Reservation, SyncState, Target,
 };
 use crate::plan::{
     Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView, OrderReceipt,
@@ -104,19 +104,25 @@ impl RetryPolicy {
     }
 }
 
+/// A hash map with a fixed seed: lookups cost the same on 1,000 skus as on 1,000,000, and runs
+/// are reproducible. Nothing iterates one of these where order shows: views and snapshots sort.
+pub(crate) type Map<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// One merchant's whole state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Hub {
     pub(crate) locations: BTreeMap<LocationId, Location>,
-    pub(crate) items: BTreeMap<Sku, Item>,
+    pub(crate) items: Map<Sku, Item>,
     pub(crate) channels: BTreeMap<ChannelId, Channel>,
-    pub(crate) listings: BTreeMap<ListingKey, Listing>,
-    pub(crate) orders: BTreeMap<(ChannelId, OrderRef), Order>,
+    pub(crate) listings: Map<ListingKey, Listing>,
+    pub(crate) orders: Map<(ChannelId, OrderRef), Order>,
     pub(crate) adjustments: BTreeMap<AdjustRef, AdjustRecord>,
     /// Linked listings per sku.
-    pub(crate) by_sku: BTreeMap<Sku, BTreeSet<ListingKey>>,
+    pub(crate) by_sku: Map<Sku, BTreeSet<ListingKey>>,
+    /// Every known listing per channel, in order: resync and channel changes walk these.
+    pub(crate) by_channel: BTreeMap<ChannelId, BTreeSet<ListingKey>>,
     /// Composites per component sku.
-    pub(crate) parents: BTreeMap<Sku, BTreeSet<Sku>>,
+    pub(crate) parents: Map<Sku, BTreeSet<Sku>>,
     /// The seq the next planned push gets; seqs start at 1.
     pub(crate) next_seq: u64,
 }
@@ -493,11 +499,21 @@ impl Hub {
     }
 
     fn channel_listings(&self, channel: &ChannelId) -> Vec<ListingKey> {
-        self.listings
-            .range(ListingKey::channel_start(channel)..)
-            .take_while(|(k, _)| &k.channel == channel)
-            .map(|(k, _)| k.clone())
+        self.by_channel
+            .get(channel)
+            .into_iter()
+            .flatten()
+            .cloned()
             .collect()
+    }
+
+    /// Adds a listing the hub did not know, keeping the channel index in step.
+    pub(crate) fn insert_listing(&mut self, key: ListingKey, listing: Listing) -> Option<Listing> {
+        self.by_channel
+            .entry(key.channel.clone())
+            .or_default()
+            .insert(key.clone());
+        self.listings.insert(key, listing)
     }
 
     pub(crate) fn check_mapping(&self, m: &Mapping) -> Result<(), Error> {
@@ -568,7 +584,18 @@ impl Hub {
                 ignore_sync: m.ignore_sync,
                 rules: m.rules,
             };
-            self.listings.entry(key.clone()).or_default().link = Some(link);
+            match self.listings.get_mut(&key) {
+                Some(l) => l.link = Some(link),
+                None => {
+                    self.insert_listing(
+                        key.clone(),
+                        Listing {
+                            link: Some(link),
+                            sync: SyncState::default(),
+                        },
+                    );
+                }
+            }
             self.by_sku.entry(m.sku).or_default().insert(key.clone());
             out.dirty.listings.insert(key.clone());
             keys.push(key);
@@ -756,7 +783,7 @@ impl Hub {
                     if !self.listings.contains_key(&key) {
                         // An unlinked listing that sells becomes a known, explicitly unlinked
                         // listing, so GET /v1/sync shows the merchant what to map.
-                        self.listings.insert(key.clone(), Listing::default());
+                        self.insert_listing(key.clone(), Listing::default());
                         out.dirty.listings.insert(key.clone());
                     }
                     out.skipped.push(Skipped {
@@ -957,7 +984,7 @@ impl Hub {
                 )
             }
             Some(c) => self.channel_listings(c),
-            None => self.listings.keys().cloned().collect(),
+            None => self.listing_keys().cloned().collect(),
         };
         self.plan(keys, Force::All, out);
         Ok(())
@@ -1104,34 +1131,50 @@ impl Hub {
             .unwrap_or(0)
     }
 
-    /// The number a listing should show, and why (SPEC §2.3–2.5).
+    /// The number a listing should show, and why (SPEC §2.3–2.5). This runs once per touched
+    /// listing, so it looks each item up once and sizes every list up front.
     fn explain(&self, channel: &Channel, link: &Link) -> Explain {
         let rules = rules::effective(&channel.rules, &link.rules);
+        let locations = &channel.locations;
+        let level_of = |item: Option<&Item>, loc: &LocationId| {
+            item.and_then(|i| i.levels.get(loc))
+                .copied()
+                .unwrap_or_default()
+        };
         let item = self.items.get(&link.sku);
-        let components = item.map(|i| i.components.clone()).unwrap_or_default();
-        let mut stock = Vec::new();
+        let components: &[Component] = item.map_or(&[], |i| &i.components);
+        let mut stock = Vec::with_capacity(locations.len() * components.len().max(1));
         let mut kits = Vec::new();
         let pool = if components.is_empty() {
             let mut pool = 0;
-            for loc in &channel.locations {
-                let level = self.level(&link.sku, loc);
+            for loc in locations {
+                let level = level_of(item, loc);
                 pool = qty::add(pool, level.available());
                 stock.push(stock_line(&link.sku, loc, level));
             }
             pool
         } else {
-            for c in &components {
-                for loc in &channel.locations {
-                    stock.push(stock_line(&c.sku, loc, self.level(&c.sku, loc)));
+            // Each component's level at each of the channel's locations, in component order.
+            let parts: Vec<(&Component, Vec<Level>)> = components
+                .iter()
+                .map(|c| {
+                    let part = self.items.get(&c.sku);
+                    (c, locations.iter().map(|loc| level_of(part, loc)).collect())
+                })
+                .collect();
+            for (c, levels) in &parts {
+                for (loc, level) in locations.iter().zip(levels) {
+                    stock.push(stock_line(&c.sku, loc, *level));
                 }
             }
             match rules.pooling {
                 Pooling::PerLocation => {
+                    kits.reserve(locations.len());
                     let mut pool = 0;
-                    for loc in &channel.locations {
-                        let at = components
+                    for (i, loc) in locations.iter().enumerate() {
+                        let at = parts
                             .iter()
-                            .map(|c| self.level(&c.sku, loc).available().div_euclid(c.qty.get()))
+                            .map(|(c, levels)| levels[i].available().div_euclid(c.qty.get()))
                             .min()
                             .unwrap_or(0);
                         kits.push(KitLine {
@@ -1145,11 +1188,10 @@ impl Hub {
                     pool
                 }
                 Pooling::AcrossLocations => {
+                    kits.reserve(parts.len());
                     let mut pool = i64::MAX;
-                    for c in &components {
-                        let units = channel.locations.iter().fold(0, |acc, loc| {
-                            qty::add(acc, self.level(&c.sku, loc).available())
-                        });
+                    for (c, levels) in &parts {
+                        let units = levels.iter().fold(0, |acc, l| qty::add(acc, l.available()));
                         let k = units.div_euclid(c.qty.get());
                         kits.push(KitLine {
                             location: None,
@@ -1166,10 +1208,10 @@ impl Hub {
         let (quantity, steps) = rules::shape(pool, &rules, link.pack);
         Explain {
             sku: link.sku.clone(),
-            locations: channel.locations.clone(),
+            locations: locations.clone(),
             stock,
             pooling: (!components.is_empty()).then_some(rules.pooling),
-            components,
+            components: components.to_vec(),
             kits,
             pool,
             steps,
@@ -1274,8 +1316,7 @@ impl Hub {
 
     /// `GET /v1/sync`: every listing the hub knows.
     pub fn sync_status(&self, policy: &RetryPolicy) -> Vec<ListingStatus> {
-        self.listings
-            .keys()
+        self.listing_keys()
             .filter_map(|k| self.listing_status(k, policy))
             .collect()
     }
@@ -1332,12 +1373,16 @@ impl Hub {
         self.listings.get(key).and_then(|l| l.sync.last_sent)
     }
 
+    /// Every listing the hub knows, by channel and listing.
     pub fn listing_keys(&self) -> impl Iterator<Item = &ListingKey> {
-        self.listings.keys()
+        self.by_channel.values().flatten()
     }
 
+    /// Every sku, in order.
     pub fn skus(&self) -> impl Iterator<Item = &Sku> {
-        self.items.keys()
+        let mut skus: Vec<&Sku> = self.items.keys().collect();
+        skus.sort_unstable();
+        skus.into_iter()
     }
 
     pub fn sku_count(&self) -> usize {
@@ -1397,10 +1442,20 @@ impl Hub {
             }
         }
         by_sku.retain(|_, v| !v.is_empty());
-        let mut have = self.by_sku.clone();
-        have.retain(|_, v| !v.is_empty());
+        let have: BTreeMap<Sku, BTreeSet<ListingKey>> = self
+            .by_sku
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if by_sku != have {
             return Err("by_sku index out of step with links".into());
+        }
+        let indexed: usize = self.by_channel.values().map(BTreeSet::len).sum();
+        if indexed != self.listings.len()
+            || self.listing_keys().any(|k| !self.listings.contains_key(k))
+        {
+            return Err("by_channel index out of step with listings".into());
         }
         let mut parents: BTreeMap<Sku, BTreeSet<Sku>> = BTreeMap::new();
         for (sku, item) in &self.items {
@@ -1423,8 +1478,12 @@ impl Hub {
                 return Err(alloc::format!("composite {sku} holds levels"));
             }
         }
-        let mut have = self.parents.clone();
-        have.retain(|_, v| !v.is_empty());
+        let have: BTreeMap<Sku, BTreeSet<Sku>> = self
+            .parents
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if parents != have {
             return Err("parents index out of step with composites".into());
         }

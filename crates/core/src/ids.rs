@@ -3,6 +3,7 @@
 //! (including when serde reads it), so the rest of the core only ever sees valid ids.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use core::borrow::Borrow;
 use core::fmt;
 
@@ -41,25 +42,20 @@ macro_rules! id_type {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Validates and wraps an id.
             pub fn new(s: impl Into<String>) -> Result<Self, Error> {
                 let s = s.into();
                 check($what, &s).map_err(|e| Error::new(e.code, alloc::format!("{} ({:?})", e.message, truncate(&s))))?;
-                Ok(Self(s))
+                Ok(Self(Arc::from(s)))
             }
 
             pub fn as_str(&self) -> &str {
                 &self.0
             }
 
-            /// The smallest value of the type, for range bounds only; never stored.
-            #[allow(dead_code)]
-            pub(crate) fn min_bound() -> Self {
-                Self(String::new())
-            }
         }
 
         impl fmt::Debug for $name {
@@ -147,14 +143,6 @@ pub struct ListingKey {
 impl ListingKey {
     pub fn new(channel: ChannelId, listing: ListingId) -> ListingKey {
         ListingKey { channel, listing }
-    }
-
-    /// The first key of `channel`, for range scans over one channel's listings.
-    pub(crate) fn channel_start(channel: &ChannelId) -> ListingKey {
-        ListingKey {
-            channel: channel.clone(),
-            listing: ListingId::min_bound(),
-        }
     }
 }
 

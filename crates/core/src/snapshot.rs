@@ -134,11 +134,14 @@ impl Hub {
                 .collect(),
             channels: self.channels.clone(),
             listings: self
-                .listings
-                .iter()
-                .map(|(k, l)| listing_record(k, l))
+                .listing_keys()
+                .filter_map(|k| self.listings.get(k).map(|l| listing_record(k, l)))
                 .collect(),
-            orders: self.orders.values().cloned().collect(),
+            orders: {
+                let mut orders: Vec<&Order> = self.orders.values().collect();
+                orders.sort_unstable_by(|a, b| (&a.channel, &a.order).cmp(&(&b.channel, &b.order)));
+                orders.into_iter().cloned().collect()
+            },
             adjustments: self
                 .adjustments
                 .values()
@@ -250,8 +253,7 @@ impl Hub {
                 acked_seq: r.acked_seq,
             };
             if hub
-                .listings
-                .insert(key.clone(), Listing { link, sync })
+                .insert_listing(key.clone(), Listing { link, sync })
                 .is_some()
             {
                 return err(
@@ -318,7 +320,7 @@ impl Hub {
         }
         let mut hub = Hub::from_snapshot(s)?;
         let mut out = Outcome::default();
-        let keys: Vec<ListingKey> = hub.listings.keys().cloned().collect();
+        let keys: Vec<ListingKey> = hub.listing_keys().cloned().collect();
         for key in keys {
             hub.plan_changed(key, &mut out);
         }
