@@ -34,7 +34,7 @@ impl Shape {
     }
 
     pub fn is_hot(i: usize) -> bool {
-        i % 1000 == 0
+        i.is_multiple_of(1000)
     }
 
     pub fn hot_skus(&self) -> usize {
@@ -156,7 +156,7 @@ impl OrderLoop {
         let hot = (n as usize % self.shape.hot_skus()) * 1000;
         let ch = channel(hot % self.shape.channels);
         let order = OrderRef::new(format!("O-{n}")).expect("valid order");
-        let event = if self.step % 2 == 0 {
+        let event = if self.step.is_multiple_of(2) {
             let line = OrderLineIn {
                 listing: None,
                 sku: Some(sku(hot)),
