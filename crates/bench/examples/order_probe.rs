@@ -1,6 +1,6 @@
 //! Runs the order benchmark's loop a fixed number of times, for profilers:
-#![allow(clippy::print_stdout)] // a probe program: printing is its output
 //! `valgrind --tool=callgrind target/release/examples/order_probe 1000 20000`.
+#![allow(clippy::print_stdout)] // a probe program: printing is its output
 use stocksync_bench::{catalogue, OrderLoop, Shape};
 
 fn main() {
