@@ -70,6 +70,7 @@ function setBase(hub) {
   state.baseView = hub.view();
   state.draft = [];
   state.orderSeq = 1;
+  showWhatIfError(null);
   recompute();
 }
 

@@ -25,7 +25,12 @@ pub fn deliver_all(hub: &mut Hub) -> Result<Vec<Delivery>, Error> {
             seq: pending.seq,
             quantity: pending.quantity,
         })?;
-        delivered.push(Delivery { channel: key.channel, listing: key.listing, quantity: pending.quantity.get(), seq: pending.seq });
+        delivered.push(Delivery {
+            channel: key.channel,
+            listing: key.listing,
+            quantity: pending.quantity.get(),
+            seq: pending.seq,
+        });
     }
     Ok(delivered)
 }

@@ -13,7 +13,11 @@ pub fn to_js_error(e: &Error) -> JsValue {
     let err = js_sys::Error::new(&e.message);
     err.set_name(ERROR_NAME);
     // Setting a property on a fresh Error object cannot fail.
-    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code.as_str()));
+    let _ = js_sys::Reflect::set(
+        &err,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(e.code.as_str()),
+    );
     err.into()
 }
 

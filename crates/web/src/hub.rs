@@ -66,7 +66,9 @@ impl JsHub {
     #[wasm_bindgen(js_name = fromSnapshot)]
     pub fn from_snapshot(snapshot: SnapshotJs) -> Result<JsHub, JsValue> {
         let s: Snapshot = from_js(snapshot.into()).map_err(js_err)?;
-        Ok(JsHub { hub: Hub::from_snapshot(s).map_err(js_err)? })
+        Ok(JsHub {
+            hub: Hub::from_snapshot(s).map_err(js_err)?,
+        })
     }
 
     /// A hub from a snapshot's JSON text (the body of `GET /v1/export`).
@@ -76,7 +78,9 @@ impl JsHub {
         // Text to a JSON value, then the same value path as every other input: one copy of
         // the types' deserializers in the package, not two.
         let s: Snapshot = wire::from_json(json).map_err(js_err)?;
-        Ok(JsHub { hub: Hub::from_snapshot(s).map_err(js_err)? })
+        Ok(JsHub {
+            hub: Hub::from_snapshot(s).map_err(js_err)?,
+        })
     }
 
     /// The whole state, in the format of `GET /v1/export`.
@@ -105,9 +109,12 @@ impl JsHub {
         let events: Vec<Event> = list_from_js(events.into(), "event").map_err(js_err)?;
         let mut copy = self.clone();
         for (i, e) in events.into_iter().enumerate() {
-            copy.hub
-                .apply(e)
-                .map_err(|e| js_err(stocksync_core::Error::new(e.code, format!("event {}: {}", i + 1, e.message))))?;
+            copy.hub.apply(e).map_err(|e| {
+                js_err(stocksync_core::Error::new(
+                    e.code,
+                    format!("event {}: {}", i + 1, e.message),
+                ))
+            })?;
         }
         Ok(copy)
     }
@@ -123,7 +130,9 @@ impl JsHub {
     /// Simulates every channel acknowledging every planned push; returns what was delivered.
     #[wasm_bindgen(js_name = deliverAll)]
     pub fn deliver_all(&mut self) -> Result<DeliveriesJs, JsValue> {
-        typed(to_js(&delivery::deliver_all(&mut self.hub).map_err(js_err)?))
+        typed(to_js(
+            &delivery::deliver_all(&mut self.hub).map_err(js_err)?,
+        ))
     }
 
     /// One item as `GET /v1/items/{sku}` shows it, or `undefined`.

@@ -24,13 +24,18 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, Error> {
 
 /// Reads a JS array, each element as `T`; an error names the element (`"event 2: …"`).
 pub fn list_from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<Vec<T>, Error> {
-    let items: js_sys::Array = value
-        .dyn_into()
-        .map_err(|_| Error::new(ErrorCode::InvalidType, format!("expected an array of {what}s")))?;
+    let items: js_sys::Array = value.dyn_into().map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidType,
+            format!("expected an array of {what}s"),
+        )
+    })?;
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| from_js(v).map_err(|e| Error::new(e.code, format!("{what} {}: {}", i + 1, e.message))))
+        .map(|(i, v)| {
+            from_js(v).map_err(|e| Error::new(e.code, format!("{what} {}: {}", i + 1, e.message)))
+        })
         .collect()
 }
 
@@ -46,5 +51,10 @@ fn json_text(value: &JsValue) -> Result<String, Error> {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| Error::new(ErrorCode::InvalidType, "expected a JSON value (an object, array, string, number, boolean or null)"))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidType,
+                "expected a JSON value (an object, array, string, number, boolean or null)",
+            )
+        })
 }

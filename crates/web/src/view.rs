@@ -110,9 +110,20 @@ impl HubView {
             })
             .collect();
         HubView {
-            locations: snapshot.locations.iter().map(|(id, l)| LocationView { id: id.clone(), name: l.name.clone() }).collect(),
+            locations: snapshot
+                .locations
+                .iter()
+                .map(|(id, l)| LocationView {
+                    id: id.clone(),
+                    name: l.name.clone(),
+                })
+                .collect(),
             items: hub.skus().filter_map(|s| hub.item_view(s)).collect(),
-            channels: snapshot.channels.into_iter().map(|(id, channel)| ChannelView { id, channel }).collect(),
+            channels: snapshot
+                .channels
+                .into_iter()
+                .map(|(id, channel)| ChannelView { id, channel })
+                .collect(),
             listings,
             orders: snapshot.orders,
             holds,

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use stocksync_core::{
-    ErrorBody, ErrorCode, Event, ItemView, ListingStatus, OrderReceipt, Outcome, Preview, PreviewRequest, SkipReason, Snapshot,
+    ErrorBody, ErrorCode, Event, ItemView, ListingStatus, OrderReceipt, Outcome, Preview,
+    PreviewRequest, SkipReason, Snapshot,
 };
 use stocksync_web::{Delivery, HubView};
 use ts_rs::{Config, TypeVisitor, TS};
@@ -46,7 +47,11 @@ fn generate() -> String {
     // Every quantity is a whole number within ±(2^53−1) (the core's Qty), carried as a JS
     // number: the package serializes with serde-wasm-bindgen's json_compatible, never bigint.
     let cfg = Config::new().with_large_int("number");
-    let mut c = Collect { cfg: &cfg, seen: HashSet::new(), decls: BTreeMap::new() };
+    let mut c = Collect {
+        cfg: &cfg,
+        seen: HashSet::new(),
+        decls: BTreeMap::new(),
+    };
     // The values that cross the boundary (arguments and results of the `Hub` class).
     c.visit::<Snapshot>();
     c.visit::<Event>();
@@ -65,9 +70,15 @@ fn generate() -> String {
         "// Generated from the Rust types by crates/web/tests/typescript.rs (ts-rs). Do not edit:\n\
          // run `UPDATE_TYPES=1 cargo test -p stocksync-web --features ts --test typescript`.\n\n",
     );
-    let codes: Vec<String> = ErrorCode::ALL.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+    let codes: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect();
     out.push_str("/** The error codes of the HTTP API, which the package's errors carry too. */\n");
-    out.push_str(&format!("export type ErrorCode = {};\n\n", codes.join(" | ")));
+    out.push_str(&format!(
+        "export type ErrorCode = {};\n\n",
+        codes.join(" | ")
+    ));
     out.push_str(
         "/** What every method of the package throws for rejected input. */\n\
          export interface StocksyncError extends Error {\n  name: \"StocksyncError\";\n  code: ErrorCode;\n}\n",
@@ -99,6 +110,9 @@ fn types_d_ts_is_generated_from_the_rust_types() {
 #[test]
 fn quantities_are_numbers_and_options_are_null() {
     let types = generate();
-    assert!(!types.contains("bigint"), "a 64-bit integer would be typed bigint, but the package sends numbers");
+    assert!(
+        !types.contains("bigint"),
+        "a 64-bit integer would be typed bigint, but the package sends numbers"
+    );
     assert!(types.contains("export type Qty = number;"));
 }

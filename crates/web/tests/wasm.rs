@@ -24,12 +24,17 @@ include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
 
 /// A JS value made by serde-wasm-bindgen, as a Rust caller would make it.
 fn js<T: Serialize + ?Sized, U: JsCast>(value: &T) -> U {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).expect("serializable").unchecked_into()
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("serializable")
+        .unchecked_into()
 }
 
 /// A JS value as a page would have it: `JSON.parse` of the text.
 fn parsed<U: JsCast>(text: &str) -> U {
-    js_sys::JSON::parse(text).expect("valid JSON").unchecked_into()
+    js_sys::JSON::parse(text)
+        .expect("valid JSON")
+        .unchecked_into()
 }
 
 fn back(value: impl Into<JsValue>) -> Value {
@@ -42,9 +47,17 @@ fn back(value: impl Into<JsValue>) -> Value {
 
 /// The error code and message of a thrown `StocksyncError`.
 fn code_of(err: &JsValue) -> (String, String) {
-    let get = |k: &str| js_sys::Reflect::get(err, &JsValue::from_str(k)).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let get = |k: &str| {
+        js_sys::Reflect::get(err, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
     assert_eq!(get("name"), ERROR_NAME, "thrown value is a StocksyncError");
-    assert!(err.is_instance_of::<js_sys::Error>(), "thrown value is an Error");
+    assert!(
+        err.is_instance_of::<js_sys::Error>(),
+        "thrown value is an Error"
+    );
     (get("code"), get("message"))
 }
 
@@ -59,14 +72,24 @@ struct WasmDriver {
 
 impl WasmDriver {
     fn new() -> WasmDriver {
-        WasmDriver { hub: JsHub::new(), demo: BTreeMap::new(), native: CoreDriver::new() }
+        WasmDriver {
+            hub: JsHub::new(),
+            demo: BTreeMap::new(),
+            native: CoreDriver::new(),
+        }
     }
 }
 
 /// The package's answer, if it is the core's answer (both answers, errors included).
-fn same<T: PartialEq + std::fmt::Debug>(what: &str, wasm: Result<T, String>, native: Result<T, String>) -> Result<T, String> {
+fn same<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    wasm: Result<T, String>,
+    native: Result<T, String>,
+) -> Result<T, String> {
     if wasm != native {
-        return Err(format!("{what}: the package answered {wasm:?} but the core answered {native:?}"));
+        return Err(format!(
+            "{what}: the package answered {wasm:?} but the core answered {native:?}"
+        ));
     }
     wasm
 }
@@ -81,21 +104,36 @@ fn thrown<T>(what: &str, r: Result<T, JsValue>) -> JsValue {
 
 impl Driver for WasmDriver {
     fn apply(&mut self, event: &Event) -> Result<Value, String> {
-        let wasm = self.hub.apply(js(event)).map(back).map_err(|e| code_of(&e).0);
+        let wasm = self
+            .hub
+            .apply(js(event))
+            .map(back)
+            .map_err(|e| code_of(&e).0);
         let native = self.native.apply(event);
         same("apply", wasm, native)
     }
 
     fn channel_edit(&mut self, edit: &ChannelEdit) -> Result<(), String> {
-        self.demo.insert((edit.channel.to_string(), edit.listing.to_string()), edit.quantity);
+        self.demo.insert(
+            (edit.channel.to_string(), edit.listing.to_string()),
+            edit.quantity,
+        );
         self.native.channel_edit(edit)
     }
 
     fn deliver_all(&mut self) -> Result<(), String> {
         let delivered = back(self.hub.deliver_all().map_err(|e| code_of(&e).1)?);
         for d in delivered.as_array().into_iter().flatten() {
-            let key = (d["channel"].as_str().unwrap_or_default().to_string(), d["listing"].as_str().unwrap_or_default().to_string());
-            self.demo.insert(key, d["quantity"].as_i64().ok_or("delivery without a quantity")?);
+            let key = (
+                d["channel"].as_str().unwrap_or_default().to_string(),
+                d["listing"].as_str().unwrap_or_default().to_string(),
+            );
+            self.demo.insert(
+                key,
+                d["quantity"]
+                    .as_i64()
+                    .ok_or("delivery without a quantity")?,
+            );
         }
         self.native.deliver_all()
     }
@@ -113,8 +151,15 @@ impl Driver for WasmDriver {
     }
 
     fn channel_shows(&mut self, channel: &str, listing: &str) -> Result<Option<i64>, String> {
-        let wasm = self.demo.get(&(channel.to_string(), listing.to_string())).copied();
-        same(&format!("{channel}/{listing} shows"), Ok(wasm), self.native.channel_shows(channel, listing))
+        let wasm = self
+            .demo
+            .get(&(channel.to_string(), listing.to_string()))
+            .copied();
+        same(
+            &format!("{channel}/{listing} shows"),
+            Ok(wasm),
+            self.native.channel_shows(channel, listing),
+        )
     }
 }
 
@@ -140,12 +185,20 @@ fn every_scenario_file_gives_the_cores_answers_through_the_package() {
         }
     }
     assert!(ran > 0, "no scenario runs on wasm");
-    assert!(failures.is_empty(), "{} of {ran} scenarios failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} scenarios failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The seed story's hub after its set-up, as a page builds it.
 fn seed() -> JsHub {
-    let (_, text) = SCENARIOS.iter().find(|(f, _)| *f == "seed_story.json").expect("seed_story.json");
+    let (_, text) = SCENARIOS
+        .iter()
+        .find(|(f, _)| *f == "seed_story.json")
+        .expect("seed_story.json");
     let scenario: Scenario = wire::from_json(text).expect("seed story parses");
     let mut hub = JsHub::new();
     for e in &scenario.setup {
@@ -167,24 +220,60 @@ fn a_snapshot_round_trips_through_js_values_and_json_text() {
     assert_eq!(back(again.snapshot().expect("snapshot")), snap);
     let text = serde_json::to_string(&snap).expect("json");
     let from_text = JsHub::from_json(&text).expect("loads the export's text");
-    assert_eq!(back(from_text.view().expect("view")), back(hub.view().expect("view")));
+    assert_eq!(
+        back(from_text.view().expect("view")),
+        back(hub.view().expect("view"))
+    );
 }
 
 #[wasm_bindgen_test]
 fn invalid_input_throws_the_http_apis_error_codes() {
     let mut hub = seed();
     let cases: Vec<(&str, Value)> = vec![
-        ("invalid_id", json!({"type": "item_put", "sku": " padded", "item": {"levels": {"LONDON": 1}}})),
-        ("invalid_quantity", json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": 1.5}}})),
-        ("invalid_quantity", json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": "3"}}})),
-        ("invalid_quantity", json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": 9007199254740992u64}}})),
-        ("unknown_field", json!({"type": "location_put", "id": "X", "location": {"name": "x", "colour": "red"}})),
-        ("missing_field", json!({"type": "channel_put", "id": "c", "channel": {"name": "c"}})),
-        ("unknown_location", json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"PARIS": 1}}})),
-        ("unknown_channel", json!({"type": "order_placed", "order": {"channel": "nope", "order": "1", "lines": [{"sku": "TEST_SS7052", "qty": 1}]}})),
-        ("empty_order", json!({"type": "order_placed", "order": {"channel": "shop", "order": "1", "lines": []}})),
-        ("invalid_rule", json!({"type": "channel_put", "id": "shop", "channel": {"locations": ["LONDON"], "rules": {"percent": 101}, "target": {"kind": "demo"}}})),
-        ("unknown_sku", json!({"type": "mappings_put", "mappings": [{"channel": "shop", "listing": "SHOP-7052", "sku": "OTHER"}]})),
+        (
+            "invalid_id",
+            json!({"type": "item_put", "sku": " padded", "item": {"levels": {"LONDON": 1}}}),
+        ),
+        (
+            "invalid_quantity",
+            json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": 1.5}}}),
+        ),
+        (
+            "invalid_quantity",
+            json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": "3"}}}),
+        ),
+        (
+            "invalid_quantity",
+            json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"LONDON": 9007199254740992u64}}}),
+        ),
+        (
+            "unknown_field",
+            json!({"type": "location_put", "id": "X", "location": {"name": "x", "colour": "red"}}),
+        ),
+        (
+            "missing_field",
+            json!({"type": "channel_put", "id": "c", "channel": {"name": "c"}}),
+        ),
+        (
+            "unknown_location",
+            json!({"type": "item_put", "sku": "TEST_SS7052", "item": {"levels": {"PARIS": 1}}}),
+        ),
+        (
+            "unknown_channel",
+            json!({"type": "order_placed", "order": {"channel": "nope", "order": "1", "lines": [{"sku": "TEST_SS7052", "qty": 1}]}}),
+        ),
+        (
+            "empty_order",
+            json!({"type": "order_placed", "order": {"channel": "shop", "order": "1", "lines": []}}),
+        ),
+        (
+            "invalid_rule",
+            json!({"type": "channel_put", "id": "shop", "channel": {"locations": ["LONDON"], "rules": {"percent": 101}, "target": {"kind": "demo"}}}),
+        ),
+        (
+            "unknown_sku",
+            json!({"type": "mappings_put", "mappings": [{"channel": "shop", "listing": "SHOP-7052", "sku": "OTHER"}]}),
+        ),
     ];
     let before = back(hub.snapshot().expect("snapshot"));
     for (code, event) in cases {
@@ -193,13 +282,20 @@ fn invalid_input_throws_the_http_apis_error_codes() {
         assert_eq!(got, code, "{event}: {message}");
         assert!(!message.is_empty());
     }
-    assert_eq!(back(hub.snapshot().expect("snapshot")), before, "rejected input changed nothing");
+    assert_eq!(
+        back(hub.snapshot().expect("snapshot")),
+        before,
+        "rejected input changed nothing"
+    );
 
     let (code, _) = code_of(&thrown("malformed", JsHub::from_json("{\"version\": 1,")));
     assert_eq!(code, "malformed_json");
     let (code, _) = code_of(&thrown("version", JsHub::from_json("{\"version\": 99}")));
     assert_eq!(code, "unsupported_version");
-    let (code, _) = code_of(&thrown("not an object", JsHub::from_snapshot(js(&json!("a string")))));
+    let (code, _) = code_of(&thrown(
+        "not an object",
+        JsHub::from_snapshot(js(&json!("a string"))),
+    ));
     assert_eq!(code, "invalid_type");
     let (code, _) = code_of(&thrown("empty sku", hub.item("")));
     assert_eq!(code, "invalid_id");
@@ -216,10 +312,16 @@ fn a_preview_changes_nothing_and_names_the_bad_event() {
         ])))
         .expect("preview"),
     );
-    assert_eq!(back(hub.snapshot().expect("snapshot")), before, "a preview changes nothing");
+    assert_eq!(
+        back(hub.snapshot().expect("snapshot")),
+        before,
+        "a preview changes nothing"
+    );
     let changes = preview["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 2);
-    assert!(changes.iter().all(|c| c["after"] == json!(0) && c["explain"]["quantity"] == json!(0)));
+    assert!(changes
+        .iter()
+        .all(|c| c["after"] == json!(0) && c["explain"]["quantity"] == json!(0)));
     assert_eq!(preview["warnings"][0]["code"], json!("sends_zero"));
     assert_eq!(preview["warnings"][0]["count"], json!(2));
 
@@ -233,9 +335,15 @@ fn a_preview_changes_nothing_and_names_the_bad_event() {
     let (code, message) = code_of(&err);
     assert_eq!(code, "unknown_order");
     assert!(message.starts_with("event 2: "), "{message}");
-    let err = thrown("bad shape", hub.preview(events(json!([{"type": "resync"}, {"type": "nonsense"}]))));
+    let err = thrown(
+        "bad shape",
+        hub.preview(events(json!([{"type": "resync"}, {"type": "nonsense"}]))),
+    );
     assert!(code_of(&err).1.starts_with("event 2: "));
-    let (code, _) = code_of(&thrown("not an array", hub.preview(events(json!({"events": []})))));
+    let (code, _) = code_of(&thrown(
+        "not an array",
+        hub.preview(events(json!({"events": []}))),
+    ));
     assert_eq!(code, "invalid_type");
 }
 
@@ -249,13 +357,31 @@ fn fork_shows_the_state_a_preview_describes() {
     for change in preview["changes"].as_array().expect("changes") {
         let row = view["listings"]
             .as_array()
-            .and_then(|ls| ls.iter().find(|l| l["channel"] == change["channel"] && l["listing"] == change["listing"]))
+            .and_then(|ls| {
+                ls.iter().find(|l| {
+                    l["channel"] == change["channel"] && l["listing"] == change["listing"]
+                })
+            })
             .expect("listing in the view");
         assert_eq!(row["wanted"], change["after"]);
         assert_eq!(row["status"], json!("pending"));
     }
     assert_eq!(view["holds"][0]["order"], json!("W-1"));
-    assert_eq!(back(hub.view().expect("view"))["holds"], json!([]), "the original is unchanged");
-    assert_eq!(describe_skip_reason(js(&json!("channel_disabled"))).expect("known"), "the channel is disabled");
-    assert_eq!(code_of(&thrown("unknown reason", describe_skip_reason(js(&json!("bogus"))))).0, "invalid_type");
+    assert_eq!(
+        back(hub.view().expect("view"))["holds"],
+        json!([]),
+        "the original is unchanged"
+    );
+    assert_eq!(
+        describe_skip_reason(js(&json!("channel_disabled"))).expect("known"),
+        "the channel is disabled"
+    );
+    assert_eq!(
+        code_of(&thrown(
+            "unknown reason",
+            describe_skip_reason(js(&json!("bogus")))
+        ))
+        .0,
+        "invalid_type"
+    );
 }
