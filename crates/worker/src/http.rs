@@ -240,3 +240,19 @@ impl Body {
         self.json()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_code_is_a_client_error() {
+        for code in ErrorCode::ALL {
+            let status = status_of(*code);
+            assert!((400..500).contains(&status), "{code} → {status}");
+        }
+        assert_eq!(status_of(ErrorCode::UnknownChannel), 422);
+        assert_eq!(status_of(ErrorCode::OrderConflict), 409);
+        assert_eq!(status_of(ErrorCode::UnknownOrder), 404);
+    }
+}

@@ -287,3 +287,114 @@ fn csv_mappings(text: &str) -> Result<Vec<Mapping>, ApiError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(ct: &str, text: &str) -> Body {
+        Body {
+            content_type: Some(ct.to_string()),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn paths_pick_routes_and_refuse_what_is_not_one() {
+        let sku = |s: &str| Sku::new(s).unwrap();
+        assert_eq!(
+            route(&Method::Get, "/v1/items/A%20B"),
+            Ok(Route::ItemGet(sku("A B")))
+        );
+        assert_eq!(
+            route(&Method::Post, "/v1/orders/c/o%2F1/ship"),
+            Ok(Route::OrderShip(
+                ChannelId::new("c").unwrap(),
+                OrderRef::new("o/1").unwrap()
+            ))
+        );
+        let e = route(&Method::Delete, "/v1/items/A").unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_str(), e.allow),
+            (405, "method_not_allowed", Some("GET, PUT"))
+        );
+        assert_eq!(route(&Method::Get, "/v1/nope").unwrap_err().status, 404);
+        assert_eq!(
+            route(&Method::Get, "/v1/items/").unwrap_err().code,
+            "invalid_id"
+        );
+        assert_eq!(
+            route(&Method::Get, "/v1/items/%FF").unwrap_err().code,
+            "invalid_id"
+        );
+        assert_eq!(
+            route(&Method::Get, "/v1/items/a%00b").unwrap_err().code,
+            "invalid_id"
+        );
+    }
+
+    #[test]
+    fn bodies_become_core_events() {
+        let r = Route::ItemAdjust(Sku::new("A").unwrap());
+        let e = event(
+            &r,
+            &body(
+                "application/json; charset=utf-8",
+                r#"{"location":"L","delta":-1}"#,
+            ),
+        )
+        .unwrap();
+        assert!(matches!(e, Some(Event::StockAdjusted { .. })));
+        assert_eq!(
+            event(&r, &body("text/plain", "{}")).unwrap_err().status,
+            415
+        );
+        let cancel = Route::OrderCancel(ChannelId::new("c").unwrap(), OrderRef::new("o").unwrap());
+        assert!(
+            event(&cancel, &body("", "")).unwrap().is_some(),
+            "no body needed"
+        );
+        assert_eq!(
+            event(&cancel, &body("application/json", r#"{"x":1}"#))
+                .unwrap_err()
+                .code,
+            "unknown_field"
+        );
+        assert_eq!(
+            event(&Route::Resync, &body("", " ")).unwrap(),
+            Some(Event::Resync { channel: None })
+        );
+    }
+
+    #[test]
+    fn csv_rows_parse_like_json_mappings() {
+        let csv = "channel, listing ,sku,pack,ignore_sync,buffer,max_listed\nebay,E-1,A,2,yes,1,\nebay,E-2,B,,,,5\n";
+        let Some(Event::MappingsPut { mappings }) =
+            event(&Route::MappingsPut, &body("text/csv", csv)).unwrap()
+        else {
+            panic!("a mappings event")
+        };
+        assert_eq!(mappings.len(), 2);
+        assert_eq!(
+            (mappings[0].pack.map(|p| p.get()), mappings[0].ignore_sync),
+            (Some(2), true)
+        );
+        assert_eq!(mappings[0].rules.buffer.map(|b| b.get()), Some(1));
+        assert_eq!(mappings[1].rules.max_listed.map(|b| b.get()), Some(5));
+        let bad = |csv: &str| {
+            event(&Route::MappingsPut, &body("text/csv", csv))
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(
+            bad("channel,listing,sku,pack\nebay,E-1,A,x\n"),
+            "invalid_quantity"
+        );
+        assert_eq!(bad("channel,listing,sku\nebay,,A\n"), "invalid_id");
+        assert_eq!(
+            bad("channel,listing,sku,ignore_sync\nebay,E,A,maybe\n"),
+            "invalid_type"
+        );
+        assert_eq!(bad("channel,listing,sku\nebay,E\n"), "invalid_request");
+    }
+}
