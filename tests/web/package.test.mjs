@@ -5,6 +5,7 @@
 //   node --test tests/web/package.test.mjs      (after scripts/build-web.sh)
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Hub, describeSkipReason, exampleHub, pkgDir, root } from "./pkg.mjs";
@@ -37,6 +38,17 @@ test("the .d.ts types every method with the types generated from Rust", () => {
     "sync(): ListingStatus[];",
   ]) assert.ok(dts.includes(sig), `d.ts declares ${sig}`);
   assert.ok(!/\bbigint\b/.test(generated), "quantities are numbers");
+});
+
+test("the .d.ts is valid strict TypeScript, and an app written against it type-checks", () => {
+  // tests/web/types-usage.ts uses every method, and keeps @ts-expect-error on inputs the types
+  // must refuse (a string quantity, an unknown event): tsc fails if those stop being errors.
+  const tsc = join(root, "node_modules", ".bin", "tsc");
+  try {
+    execFileSync(tsc, ["-p", join(root, "tests", "web", "tsconfig.json")], { encoding: "utf8", stdio: "pipe" });
+  } catch (e) {
+    assert.fail(`tsc: ${e.stdout}${e.stderr}`);
+  }
 });
 
 test("a preview shows per listing before, after, why, and warnings, and changes nothing", () => {
