@@ -194,3 +194,28 @@ pub fn resync_plan(hub: &mut Hub) -> usize {
         .pushes
         .len()
 }
+
+/// Nanoseconds per event of the order loop: `iters` events after 1,000 to warm up, on a
+/// catalogue of `skus` skus, timed by `now_ms` (the native and wasm runs pass their own clock,
+/// so both time exactly this loop).
+pub fn time_orders_ns(skus: usize, iters: u32, now_ms: impl Fn() -> f64) -> f64 {
+    let shape = Shape::standard(skus);
+    let mut hub = catalogue(shape);
+    let mut orders = OrderLoop::new(shape);
+    for _ in 0..1000 {
+        orders.step(&mut hub);
+    }
+    let start = now_ms();
+    for _ in 0..iters {
+        orders.step(&mut hub);
+    }
+    (now_ms() - start) * 1e6 / f64::from(iters)
+}
+
+/// Milliseconds for one full resync plan over a catalogue of `skus` skus.
+pub fn time_resync_ms(skus: usize, now_ms: impl Fn() -> f64) -> f64 {
+    let mut hub = catalogue(Shape::standard(skus));
+    let start = now_ms();
+    resync_plan(&mut hub);
+    now_ms() - start
+}

@@ -23,6 +23,7 @@ use crate::plan::{
 };
 use crate::qty::{self, Qty, MAX_QTY};
 use crate::rules;
+use crate::sorted::{SortedVec, VecMap};
 
 /// Stock of one item at one location.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl Level {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Item {
     pub components: Vec<Component>,
-    pub levels: BTreeMap<LocationId, Level>,
+    pub levels: VecMap<LocationId, Level>,
 }
 
 impl Item {
@@ -118,11 +119,11 @@ pub struct Hub {
     pub(crate) orders: Map<(ChannelId, OrderRef), Order>,
     pub(crate) adjustments: BTreeMap<AdjustRef, AdjustRecord>,
     /// Linked listings per sku.
-    pub(crate) by_sku: Map<Sku, BTreeSet<ListingKey>>,
+    pub(crate) by_sku: Map<Sku, SortedVec<ListingKey>>,
     /// Every known listing per channel, in order: resync and channel changes walk these.
     pub(crate) by_channel: BTreeMap<ChannelId, BTreeSet<ListingKey>>,
     /// Composites per component sku.
-    pub(crate) parents: Map<Sku, BTreeSet<Sku>>,
+    pub(crate) parents: Map<Sku, SortedVec<Sku>>,
     /// The seq the next planned push gets; seqs start at 1.
     pub(crate) next_seq: u64,
 }
@@ -201,6 +202,25 @@ impl Hub {
         Ok(())
     }
 
+    /// The hub's own copy of a location id, so a million levels share one allocation of
+    /// "LONDON" instead of holding a million.
+    pub(crate) fn location_id(&self, id: &LocationId) -> LocationId {
+        self.locations
+            .get_key_value(id)
+            .map_or_else(|| id.clone(), |(k, _)| k.clone())
+    }
+
+    /// The hub's own copy of a listing key's channel id, shared the same way.
+    fn interned(&self, key: ListingKey) -> ListingKey {
+        match self.channels.get_key_value(&key.channel) {
+            Some((c, _)) => ListingKey {
+                channel: c.clone(),
+                listing: key.listing,
+            },
+            None => key,
+        }
+    }
+
     pub(crate) fn check_location_pub(&self, id: &LocationId) -> Result<(), Error> {
         self.check_location(id)
     }
@@ -248,9 +268,13 @@ impl Hub {
             self.check_location(loc)?;
             q.at_least(0, &alloc::format!("on hand at {loc}"))?;
         }
+        let levels: Vec<(LocationId, i64)> = levels
+            .into_iter()
+            .map(|(loc, q)| (self.location_id(&loc), q.get()))
+            .collect();
         let item = self.items.entry(sku.clone()).or_default();
         for (loc, q) in levels {
-            item.levels.entry(loc).or_default().on_hand = q.get();
+            item.levels.get_or_default(loc).on_hand = q;
         }
         out.dirty.items.insert(sku.clone());
         self.plan_skus([sku], out);
@@ -407,11 +431,9 @@ impl Hub {
                 alloc::format!("on hand would exceed 2^53−1 ({after})"),
             );
         }
+        let location = self.location_id(&adjust.location);
         if let Some(item) = self.items.get_mut(&sku) {
-            item.levels
-                .entry(adjust.location.clone())
-                .or_default()
-                .on_hand = after;
+            item.levels.get_or_default(location).on_hand = after;
         }
         if let Some(r) = adjust.reference.clone() {
             self.adjustments.insert(
@@ -508,12 +530,40 @@ impl Hub {
     }
 
     /// Adds a listing the hub did not know, keeping the channel index in step.
-    pub(crate) fn insert_listing(&mut self, key: ListingKey, listing: Listing) -> Option<Listing> {
+    pub(crate) fn insert_listing(
+        &mut self,
+        key: ListingKey,
+        mut listing: Listing,
+    ) -> Option<Listing> {
+        let key = self.interned(key);
+        if let Some(link) = &mut listing.link {
+            if let Some((sku, _)) = self.items.get_key_value(&link.sku) {
+                link.sku = sku.clone();
+            }
+        }
         self.by_channel
             .entry(key.channel.clone())
             .or_default()
             .insert(key.clone());
-        self.listings.insert(key, listing)
+        let previous = self.listings.insert(key.clone(), listing);
+        self.index_link(&key);
+        previous
+    }
+
+    /// Adds a linked listing to its sku's index, sharing the stored key and sku.
+    fn index_link(&mut self, key: &ListingKey) {
+        if let Some((
+            key,
+            Listing {
+                link: Some(link), ..
+            },
+        )) = self.listings.get_key_value(key)
+        {
+            self.by_sku
+                .entry(link.sku.clone())
+                .or_default()
+                .insert(key.clone());
+        }
     }
 
     pub(crate) fn check_mapping(&self, m: &Mapping) -> Result<(), Error> {
@@ -585,7 +635,10 @@ impl Hub {
                 rules: m.rules,
             };
             match self.listings.get_mut(&key) {
-                Some(l) => l.link = Some(link),
+                Some(l) => {
+                    l.link = Some(link);
+                    self.index_link(&key);
+                }
                 None => {
                     self.insert_listing(
                         key.clone(),
@@ -596,7 +649,6 @@ impl Hub {
                     );
                 }
             }
-            self.by_sku.entry(m.sku).or_default().insert(key.clone());
             out.dirty.listings.insert(key.clone());
             keys.push(key);
         }
@@ -680,6 +732,7 @@ impl Hub {
             }
         };
         self.check_location(&location)?;
+        let location = self.location_id(&location);
 
         let order_key = (po.channel.clone(), po.order.clone());
         if let Some(existing) = self.orders.get(&order_key) {
@@ -803,7 +856,7 @@ impl Hub {
                     .items
                     .get_mut(&r.sku)
                     .ok_or_else(|| Error::new(ErrorCode::UnknownSku, "component vanished"))?;
-                item.levels.entry(location.clone()).or_default().reserved += r.qty.get();
+                item.levels.get_or_default(location.clone()).reserved += r.qty.get();
                 out.dirty.items.insert(r.sku.clone());
                 touched.insert(r.sku.clone());
             }
@@ -1446,7 +1499,7 @@ impl Hub {
             .by_sku
             .iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
             .collect();
         if by_sku != have {
             return Err("by_sku index out of step with links".into());
@@ -1482,7 +1535,7 @@ impl Hub {
             .parents
             .iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
             .collect();
         if parents != have {
             return Err("parents index out of step with composites".into());

@@ -41,6 +41,7 @@ mod preview;
 mod qty;
 mod rules;
 mod snapshot;
+mod sorted;
 pub mod wire;
 
 #[cfg(feature = "scenario")]

@@ -180,16 +180,11 @@ impl Hub {
         // Levels are restored as recorded: on hand may be below zero after an oversold order
         // shipped, which no stock count could set but the ledger must keep.
         for (sku, item) in stock {
-            let mut levels = BTreeMap::new();
+            let mut levels: crate::sorted::VecMap<LocationId, crate::hub::Level> =
+                Default::default();
             for (loc, on_hand) in item.levels.unwrap_or_default() {
                 hub.check_location_pub(&loc)?;
-                levels.insert(
-                    loc,
-                    crate::hub::Level {
-                        on_hand: on_hand.get(),
-                        reserved: 0,
-                    },
-                );
+                levels.get_or_default(hub.location_id(&loc)).on_hand = on_hand.get();
             }
             hub.items.insert(
                 sku,
@@ -226,10 +221,6 @@ impl Hub {
                         rules: r.rules,
                     };
                     hub.check_mapping(&m)?;
-                    hub.by_sku
-                        .entry(m.sku.clone())
-                        .or_default()
-                        .insert(key.clone());
                     Some(Link {
                         sku: m.sku,
                         pack: r.pack.get(),
@@ -487,7 +478,7 @@ impl Hub {
                         alloc::format!("order {:?} reserves missing item {:?}", o.order, r.sku),
                     )
                 })?;
-                item.levels.entry(o.location.clone()).or_default().reserved += r.qty.get();
+                item.levels.get_or_default(o.location.clone()).reserved += r.qty.get();
             }
         }
         self.orders.insert(key, o);
@@ -559,7 +550,7 @@ fn item_body(i: &Item) -> ItemBody {
         ItemBody {
             levels: Some(
                 i.levels
-                    .iter()
+                    .into_iter()
                     .map(|(l, v)| (l.clone(), Qty::new(v.on_hand).unwrap_or(Qty::ZERO)))
                     .collect(),
             ),
