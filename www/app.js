@@ -244,10 +244,11 @@ function recompute(draft = state.draft) {
   render();
 }
 
+/** Says why an edit was refused (a StocksyncError), or any other notice (a string); null clears. */
 function showWhatIfError(e) {
   const p = $("#whatif-error");
   p.hidden = !e;
-  p.textContent = e ? `Not applied — ${errorText(e)}` : "";
+  p.textContent = !e ? "" : typeof e === "string" ? e : `Not applied — ${errorText(e)}`;
 }
 
 /** Adds or replaces a draft entry (by key), or removes it when it has no events. */
@@ -286,7 +287,7 @@ function removeDraft(key) {
     hub.free();
   }
   recompute(kept);
-  showWhatIfError(dropped.length ? { code: "dropped", message: `also removed: ${dropped.join("; ")}` } : null);
+  showWhatIfError(dropped.length ? `Also removed, as it no longer applies: ${dropped.join("; ")}` : null);
 }
 
 // ----- edits that become hypothetical events ----------------------------------------------------

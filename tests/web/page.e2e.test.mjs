@@ -6,7 +6,9 @@
 // BASE_URL is where the page is served: `wrangler dev` (the worker serves www/ at /), or any
 // static server of www/ (scripts/test-web.sh starts `python3 -m http.server` when BASE_URL is
 // not set). With API_KEY the page loads the live state (GET /v1/export); without it, the
-// built-in example. Screenshots: out/screenshots/preview.png (desktop) and preview-phone.png.
+// built-in example. Screenshots: out/screenshots/preview.png (desktop, after two what-if
+// edits), preview-explain.png (an explanation open), preview-phone.png (390 px wide); the same
+// names with -live on a live state.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -19,6 +21,8 @@ const BASE_URL = process.env.BASE_URL;
 const API_KEY = process.env.API_KEY || null;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = join(root, "out", "screenshots");
+// preview.png on the built-in example; preview-live.png on a live state.
+const shot = (name) => join(SHOTS, `${name}${API_KEY ? "-live" : ""}.png`);
 
 let ctx;
 let page;
@@ -156,7 +160,7 @@ test("what-if edits change the previewed numbers exactly as the core says", asyn
   assert.match(await page.locator("#whatif-error").innerText(), /invalid_quantity/);
   assert.deepEqual(await page.evaluate(() => window.stocksyncPreview.draft()), got.draft, "the refused edit is not in the draft");
 
-  await page.screenshot({ path: join(SHOTS, "preview.png"), fullPage: true });
+  await page.screenshot({ path: shot("preview"), fullPage: true });
   hub.free();
 });
 
@@ -177,9 +181,38 @@ test("clicking a number opens its explanation", async () => {
   assert.equal(await dialog.locator(".pool strong").innerText(), text(x.pool));
   assert.equal(await dialog.locator(".result strong").innerText(), text(x.quantity));
   assert.equal(await dialog.locator("caption + thead + tbody tr").first().locator("td").nth(0).innerText(), x.stock[0].location);
-  await page.screenshot({ path: join(SHOTS, "preview-explain.png") });
+  await page.screenshot({ path: shot("preview-explain") });
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "hidden" });
+  hub.free();
+});
+
+test("orders, shipments, channel switches and mappings are previewed as the core says", async () => {
+  await page.getByRole("button", { name: "Discard all changes" }).click();
+  const hub = await pageHub();
+  const view = hub.view();
+  const first = view.channels[0];
+  const last = view.channels[view.channels.length - 1];
+  const linked = view.listings.find((l) => l.sku && l.channel === first.id);
+
+  await page.getByRole("button", { name: "Add order" }).click();
+  const [placed] = await page.evaluate(() => window.stocksyncPreview.draft());
+  assert.equal(placed.type, "order_placed");
+  await page.getByRole("button", { name: `Ship order ${placed.order.order}` }).click();
+  await page.getByRole("checkbox", { name: `${last.name || last.id} enabled` }).setChecked(!last.enabled);
+  await page.getByRole("combobox", { name: `SKU linked to ${first.name || first.id} · ${linked.listing}` }).selectOption("");
+  let got = await checkPreviewMatchesCore(hub);
+  assert.deepEqual(got.draft.map((e) => e.type), ["order_placed", "order_shipped", "channel_put", "mapping_deleted"]);
+  assert.equal(await page.locator("#whatif-error").isVisible(), false, "every edit was accepted");
+
+  // Removing the order removes its shipment too, and says so.
+  await page.getByRole("button", { name: new RegExp(`^Remove: Order ${placed.order.order} `) }).click();
+  assert.match(await page.locator("#whatif-error").innerText(), new RegExp(`Also removed.*Ship order ${placed.order.order}`));
+  got = await checkPreviewMatchesCore(hub);
+  assert.deepEqual(got.draft.map((e) => e.type), ["channel_put", "mapping_deleted"]);
+
+  await page.getByRole("button", { name: "Discard all changes" }).click();
+  assert.equal(await page.locator("#changes tbody tr").count(), 0);
   hub.free();
 });
 
@@ -228,6 +261,6 @@ test("every control has an accessible name, and a phone-sized window does not sc
   await page.waitForTimeout(100);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
-  await page.screenshot({ path: join(SHOTS, "preview-phone.png"), fullPage: true });
+  await page.screenshot({ path: shot("preview-phone"), fullPage: true });
   assert.deepEqual(pageErrors, [], "no script errors on the page");
 });
