@@ -75,4 +75,7 @@ printf 'build-web: built %s in %.1f s\n' "$pkg" "$(awk -v a="$start" -v b="$end"
 for f in "$pkg"/*; do size "$f"; done
 raw=$(( $(wc -c <"$pkg/stocksync_web_bg.wasm") + $(wc -c <"$pkg/stocksync_web.js") ))
 gz=$(( $(gzip -9 -c "$pkg/stocksync_web_bg.wasm" | wc -c) + $(gzip -9 -c "$pkg/stocksync_web.js" | wc -c) ))
-printf '%8d B raw %8d B gzip  download (.wasm + .js; budget 150 KB gzip)\n' "$raw" "$gz"
+br=$(node -e 'const z = require("zlib"), fs = require("fs"); let n = 0;
+  for (const f of process.argv.slice(1)) n += z.brotliCompressSync(fs.readFileSync(f), { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  console.log(n)' "$pkg/stocksync_web_bg.wasm" "$pkg/stocksync_web.js")
+printf '%8d B raw %8d B gzip  download (.wasm + .js; aim 150 KB gzip; %d B brotli-11)\n' "$raw" "$gz" "$br"
