@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reruns every benchmark of BENCHMARKS.md and prints the figures (README: "Benchmarks").
+#
+#   scripts/bench.sh            everything (~10 minutes on a 2-core machine)
+#   scripts/bench.sh core       only the native core, wasm and memory figures
+#   scripts/bench.sh worker     only the worker under wrangler dev
+#
+# Environment: BENCH_MAX_SKUS (default 1000000) caps the catalogue sizes; LOAD_SECONDS
+# (default 10) is each wrk run's length; WORKER_SKUS (default 10000) the worker's catalogue.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-all}
+BENCH_MAX_SKUS=${BENCH_MAX_SKUS:-1000000}
+LOAD_SECONDS=${LOAD_SECONDS:-10}
+WORKER_SKUS=${WORKER_SKUS:-10000}
+export BENCH_MAX_SKUS
+sizes=()
+for n in 1000 100000 1000000; do [ "$n" -le "$BENCH_MAX_SKUS" ] && sizes+=("$n"); done
+
+stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+scripts/setup.sh --no-browser
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk (Debian)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+stage "machine"
+echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "rustc $(rustc --version | cut -d' ' -f2), node $(node --version), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "$what" = all ] || [ "$what" = core ]; then
+  stage "core, native (criterion): order → plan per catalogue size, and a full resync plan"
+  cargo bench -p stocksync-bench --bench engine 2>&1 | grep -E '^(order_plan|resync_plan)/|time:|thrpt:' | grep -v change
+
+  stage "core, native vs wasm under Node: the same loop, the same catalogue"
+  cargo build -q -p stocksync-bench --features wasm --target wasm32-unknown-unknown --profile bench
+  wasm-bindgen --target nodejs --out-dir target/bench-wasm target/wasm32-unknown-unknown/release/stocksync_bench.wasm
+  cargo run -q --profile bench -p stocksync-bench --example timing -- "${sizes[@]}"
+  node scripts/bench-wasm.mjs target/bench-wasm "${sizes[@]}"
+
+  stage "memory held per sku and per listing (counting allocator)"
+  cargo build -q --profile bench -p stocksync-bench --example footprint
+  for n in "${sizes[@]}"; do target/release/examples/footprint "$n"; done
+fi
+
+if [ "$what" = all ] || [ "$what" = worker ]; then
+  stage "worker under wrangler dev: order triggers beside a trivial route, in the same run"
+  scripts/build-worker.sh >/dev/null
+  port=8799 state=$(mktemp -d)
+  export PORT=$port STATE_DIR=$state LOG_FILE=$state/wrangler.log PID_FILE=$state/pid
+  out=$(scripts/wrangler-dev.sh start)
+  pid=${out##*PID=}
+  trap 'scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
+  key=$(sed -n 's/^API_KEY=//p' .dev.vars | tail -n1)
+  url=http://127.0.0.1:$port
+  cargo run -q --profile bench -p stocksync-bench --example catalogue_json -- "$WORKER_SKUS" > "$state/catalogue.json"
+  curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    --data-binary @"$state/catalogue.json" "$url/v1/import" >/dev/null
+  echo "catalogue: $WORKER_SKUS skus imported"
+  # Warm both routes, then measure them back to back with the same client settings.
+  wrk -t2 -c8 -d2s "$url/healthz" >/dev/null
+  API_KEY=$key wrk -t2 -c8 -d2s -s scripts/bench/orders.lua "$url/v1/orders" >/dev/null
+  echo "-- GET /healthz (the platform's floor)"
+  wrk -t2 -c8 -d"${LOAD_SECONDS}s" --latency "$url/healthz" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
+  echo "-- POST /v1/orders (a new order for a sku with 10 listings: store, plan 10 pushes, answer)"
+  API_KEY=$key wrk -t2 -c8 -d"${LOAD_SECONDS}s" --latency -s scripts/bench/orders.lua "$url/v1/orders" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
+
+  stage "worker: time from an order's response to its push reaching a local webhook"
+  node scripts/bench/webhook-latency.mjs "$url" "$key" 100
+fi
+
+stage "sizes"
+scripts/check-sizes.sh || true
