@@ -965,6 +965,7 @@ impl Hub {
                 alloc::format!("push {seq} was never planned"),
             );
         }
+        quantity.at_least(0, "a delivered quantity")?;
         let Some(listing) = self.listings.get_mut(&key) else {
             return err(
                 ErrorCode::UnknownListing,
