@@ -30,6 +30,10 @@ use crate::{AUTH_HEADER, CONFIG_BINDING, SIGNATURE_HEADER, TENANT_HEADER};
 
 /// After a failed KV mirror write, try again this much later.
 const KV_RETRY_MS: i64 = 5_000;
+/// KV writes a request makes before it answers; the alarm writes the rest. KV allows about
+/// 1000 operations per invocation.
+const KV_OPS_PER_REQUEST: usize = 100;
+const KV_OPS_PER_ALARM: usize = 800;
 /// Batches one alarm run delivers before it hands over to the next alarm.
 const MAX_ROUNDS: usize = 20;
 
@@ -222,7 +226,8 @@ impl Ledger {
                     (outcome, kv)
                 }
                 Change::Import(snapshot) => {
-                    (hub.import(snapshot)?, vec![mirror::EVERYTHING.to_string()])
+                    let outcome = hub.import(snapshot)?;
+                    (outcome, mirror::import_marks(hub))
                 }
             };
             let mut batch = Batch {
@@ -259,7 +264,7 @@ impl Ledger {
             self.arm_at(now).await?;
         }
         if mirror {
-            self.flush_kv().await;
+            self.flush_kv(KV_OPS_PER_REQUEST).await;
         }
         http::ok(&outcome)
     }
@@ -391,7 +396,7 @@ impl Ledger {
 
     async fn run_alarm(&self) -> std::result::Result<(), ApiError> {
         self.ensure_loaded().await?;
-        self.flush_kv().await;
+        self.flush_kv(KV_OPS_PER_ALARM).await;
         let policy = delivery::policy(&self.env);
         for _ in 0..MAX_ROUNDS {
             let now = delivery::now_ms();
@@ -448,9 +453,10 @@ impl Ledger {
         Ok(())
     }
 
-    /// Writes every dirty KV mirror key; one writer at a time, so KV sees values in the order
-    /// the hub had them. Failures stay marked for the alarm.
-    async fn flush_kv(&self) {
+    /// Writes dirty KV mirror keys, at most `budget` KV operations; one writer at a time, so
+    /// KV sees values in the order the hub had them. What is left, or failed, stays marked and
+    /// the alarm writes it.
+    async fn flush_kv(&self, budget: usize) {
         for _ in 0..400 {
             if !self.kv_flushing.get() {
                 break;
@@ -460,38 +466,48 @@ impl Ledger {
         if self.kv_flushing.replace(true) {
             return; // another flush is still running and will pick our marks up
         }
-        let result = self.flush_kv_marks().await;
+        let result = self.flush_kv_marks(budget).await;
         self.kv_flushing.set(false);
-        if let Err(e) = result {
-            worker::console_error!("KV mirror: {e}; retrying from the alarm");
-            if let Err(e) = self.arm_at(delivery::now_ms() + KV_RETRY_MS).await {
-                worker::console_error!("KV mirror: could not set the alarm: {e}");
+        let retry_at = match result {
+            Ok(true) => return,
+            Ok(false) => delivery::now_ms(), // more than the budget: continue in the alarm
+            Err(e) => {
+                worker::console_error!("KV mirror: {e}; retrying from the alarm");
+                delivery::now_ms() + KV_RETRY_MS
             }
+        };
+        if let Err(e) = self.arm_at(retry_at).await {
+            worker::console_error!("KV mirror: could not set the alarm: {e}");
         }
     }
 
-    async fn flush_kv_marks(&self) -> std::result::Result<(), String> {
+    /// `Ok(true)` when no mark is left.
+    async fn flush_kv_marks(&self, budget: usize) -> std::result::Result<bool, String> {
         let Some(tenant) = self.tenant().map_err(|e| e.to_string())? else {
-            return Ok(()); // never served a request: nothing was ever marked
+            return Ok(true); // never served a request: nothing was ever marked
         };
         let kv = self.env.kv(CONFIG_BINDING).map_err(|e| e.to_string())?;
         let sql = self.sql();
-        for _ in 0..10 {
+        let mut spent = 0;
+        loop {
             let marks = store::kv_dirty(&sql).map_err(|e| e.to_string())?;
             if marks.is_empty() {
-                return Ok(());
+                return Ok(true);
             }
             for mark in marks {
+                if spent >= budget {
+                    return Ok(false);
+                }
                 let ops = self
                     .with_hub(|hub| mirror::ops(hub, &tenant, &mark.key))
                     .map_err(|e| e.message)?;
                 for op in ops {
+                    spent += 1;
                     mirror::run(&kv, op).await?;
                 }
                 store::kv_done(&sql, &mark).map_err(|e| e.to_string())?;
             }
         }
-        Ok(())
     }
 }
 

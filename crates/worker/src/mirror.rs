@@ -19,10 +19,12 @@ use stocksync_core::{
 };
 use worker::kv::KvStore;
 
-/// Mirror marks (the `kv_dirty` keys): the channel list, one listing, or everything.
+/// Mirror marks (the `kv_dirty` keys): the channel list, one listing, or deleting the mapping
+/// keys of listings that no longer exist (after an import). Marks sort in that order, so an
+/// import's new keys are written before the old ones are pruned.
 pub const CHANNELS: &str = "channels";
-pub const EVERYTHING: &str = "*";
 const LISTING: &str = "listing:";
+pub const PRUNE: &str = "prune";
 
 const KV_KEY_LIMIT: usize = 512;
 
@@ -96,6 +98,14 @@ pub fn mapping_of(hub: &Hub, key: &ListingKey) -> Option<Mapping> {
     })
 }
 
+/// The marks of an import: everything is rewritten, one small mark per key, so a large
+/// merchant's mirror is written over several invocations (KV allows ~1000 operations each).
+pub fn import_marks(hub: &Hub) -> Vec<String> {
+    let mut marks = vec![CHANNELS.to_string(), PRUNE.to_string()];
+    marks.extend(hub.listing_keys().map(listing_mark));
+    marks
+}
+
 /// One KV write.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -111,18 +121,13 @@ pub fn ops(hub: &Hub, tenant: &str, mark: &str) -> Vec<Op> {
     if mark == CHANNELS {
         return vec![Op::Put(channels_key(tenant), channels_json(hub))];
     }
-    if mark == EVERYTHING {
-        let mut ops = vec![Op::Put(channels_key(tenant), channels_json(hub))];
-        let mut keep = BTreeSet::new();
-        for key in hub.listing_keys() {
-            if let Some(m) = mapping_of(hub, key) {
-                let k = mapping_key(tenant, key.channel.as_str(), key.listing.as_str());
-                keep.insert(k.clone());
-                ops.push(Op::Put(k, wire::to_json(&m)));
-            }
-        }
-        ops.push(Op::Prune(mapping_prefix(tenant), keep));
-        return ops;
+    if mark == PRUNE {
+        let keep = hub
+            .listing_keys()
+            .filter(|key| mapping_of(hub, key).is_some())
+            .map(|key| mapping_key(tenant, key.channel.as_str(), key.listing.as_str()))
+            .collect();
+        return vec![Op::Prune(mapping_prefix(tenant), keep)];
     }
     let Some(row_key) = mark.strip_prefix(LISTING) else {
         return Vec::new(); // an unknown mark: nothing to write

@@ -158,6 +158,12 @@ fn changes_during_an_outage_arrive_as_one_push_of_the_latest_number() {
     for _ in 0..4 {
         adjust(&api, -1); // 9, 8, 7, 6
     }
+    // The outage ends once the latest number has failed too (so no older one is in flight).
+    wait_for(10 * SECS, || {
+        let l = api.listing("hook", "H-1");
+        (l["pending"] == 6 && l["attempts"].as_u64() >= Some(1)).then_some(())
+    })
+    .expect("the latest number tried during the outage");
     receiver.set_down(false);
     api.wait_synced(10 * SECS).unwrap();
     std::thread::sleep(Duration::from_millis(300));
