@@ -103,3 +103,28 @@ fn fifty_concurrent_orders_for_the_last_five_units_are_all_recorded() {
         );
     }
 }
+
+#[test]
+fn a_preview_plans_without_changing_anything_and_an_export_restores() {
+    let api = api("preview");
+    one_demo_listing(&api, "A", 5);
+    api.wait_synced(10 * SECS).unwrap();
+    let before = api.export();
+    let preview = api.ok(
+        "POST",
+        "/v1/preview",
+        Some(json!({"events": [{"type": "order_placed", "order": {"channel": "demo", "order": "P-1", "lines": [{"listing": "D-1", "qty": 2}]}}]})),
+    );
+    assert_eq!(preview["steps"][0]["pushes"][0]["quantity"], 3, "{preview}");
+    assert_eq!(preview["changes"][0]["before"], 5);
+    assert_eq!(api.export(), before, "a preview changes nothing");
+
+    let restored = crate::api("restored");
+    restored.ok("POST", "/v1/import", Some(before.clone()));
+    restored.wait_synced(10 * SECS).unwrap();
+    assert_eq!(
+        restored.export(),
+        before,
+        "an export imported elsewhere is the same state"
+    );
+}
