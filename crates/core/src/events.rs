@@ -10,9 +10,11 @@ use crate::ids::{ChannelId, ListingId, LocationId, OrderRef, Sku};
 use crate::model::{Adjust, Channel, ItemBody, Location, Mapping, PlaceOrder};
 use crate::qty::Qty;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Serialized as an object tagged by `"type"`. Deserialized by hand in [`crate::tagged`], so
+/// a wasm build holds one deserializer per field type instead of serde's buffered copy too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// `PUT /v1/locations/{id}`
     LocationPut { id: LocationId, location: Location },

@@ -1387,7 +1387,7 @@ impl Hub {
                     .map(|p| (k.clone(), p, l.sync.attempts))
             })
             .collect();
-        rows.sort_by_key(|(_, p, _)| p.seq);
+        rows.sort_unstable_by_key(|(_, p, _)| p.seq);
         rows
     }
 

@@ -42,6 +42,7 @@ mod qty;
 mod rules;
 mod snapshot;
 mod sorted;
+mod tagged;
 pub mod wire;
 
 #[cfg(feature = "scenario")]

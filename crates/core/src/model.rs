@@ -131,10 +131,10 @@ impl RuleOverrides {
     }
 }
 
-/// Where a channel's pushes go.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a channel's pushes go. Tagged by `"kind"`; deserialized by hand in [`crate::tagged`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
     /// The built-in simulated marketplace (`/v1/demo/{channel}/{listing}`).
     Demo,

@@ -65,7 +65,6 @@ fn one() -> Qty {
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRecord {
     pub sku: Sku,
-    #[serde(flatten)]
     pub adjust: Adjust,
 }
 

@@ -8,8 +8,13 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, ErrorCode};
 
 /// Parses JSON into `T`, turning serde's message into an [`Error`] with a stable code.
+///
+/// Text is parsed into a [`serde_json::Value`] first and every type is read from that, so each
+/// type's deserializer exists once in a wasm build (not once per input path): this keeps the
+/// browser package and the worker small. Syntax errors keep their line and column.
 pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
-    serde_json::from_str(json).map_err(|e| classify(&e))
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| classify(&e))?;
+    from_value(value)
 }
 
 /// Like [`from_json`], from a value already parsed (the browser package hands these over).

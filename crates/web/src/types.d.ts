@@ -31,15 +31,7 @@ export type AdjustRef = string;
 /**
  * A stored adjustment reference.
  */
-export type AdjustmentRecord = { sku: Sku, location: LocationId, 
-/**
- * Units added (positive) or removed (negative); never zero.
- */
-delta: Qty, reason?: string, 
-/**
- * An optional idempotency reference: the same reference applied twice adjusts once.
- */
-ref?: AdjustRef, };
+export type AdjustmentRecord = { sku: Sku, adjust: Adjust, };
 
 /**
  * `PUT /v1/channels/{id}`.
@@ -90,6 +82,10 @@ export type ErrorBody = { error: ErrorDetail, };
 
 export type ErrorDetail = { code: string, message: string, };
 
+/**
+ * Serialized as an object tagged by `"type"`. Deserialized by hand in [`crate::tagged`], so
+ * a wasm build holds one deserializer per field type instead of serde's buffered copy too.
+ */
 export type Event = { "type": "location_put", id: LocationId, location: Location, } | { "type": "item_put", sku: Sku, item: ItemBody, } | { "type": "stock_adjusted", sku: Sku, adjust: Adjust, } | { "type": "channel_put", id: ChannelId, channel: Channel, } | { "type": "mappings_put", mappings: Array<Mapping>, } | { "type": "mapping_deleted", channel: ChannelId, listing: ListingId, } | { "type": "order_placed", order: PlaceOrder, } | { "type": "order_cancelled", channel: ChannelId, order: OrderRef, } | { "type": "order_shipped", channel: ChannelId, order: OrderRef, } | { "type": "push_delivered", channel: ChannelId, listing: ListingId, seq: number, quantity: Qty, } | { "type": "push_failed", channel: ChannelId, listing: ListingId, seq: number, attempt: number, error: string, } | { "type": "resync", channel?: ChannelId, };
 
 /**
@@ -525,7 +521,7 @@ export type StockLine = { sku: Sku, location: LocationId, on_hand: number, reser
 export type SyncStatus = "in_sync" | "pending" | "failing" | "not_eligible";
 
 /**
- * Where a channel's pushes go.
+ * Where a channel's pushes go. Tagged by `"kind"`; deserialized by hand in [`crate::tagged`].
  */
 export type Target = { "kind": "demo" } | { "kind": "webhook", url: string, 
 /**
