@@ -67,7 +67,8 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     /// No delay is longer than this.
     pub max_delay_ms: u64,
-    /// After this many failed attempts the listing shows as `failing`.
+    /// After this many failed attempts the listing shows as `failing` (and always once
+    /// `max_attempts` stopped the retries, whatever this says).
     pub failing_after: u32,
     /// After this many failed attempts automatic retries stop until the hub's number changes
     /// again or the listing is resynced.
@@ -1350,7 +1351,9 @@ impl Hub {
         let sync = &listing.sync;
         let status = match (&wanted, &sync.pending) {
             (Err(_), _) => SyncStatus::NotEligible,
-            (Ok(_), Some(_)) if sync.attempts >= policy.failing_after => SyncStatus::Failing,
+            (Ok(_), Some(_)) if sync.attempts >= policy.failing_after.min(policy.max_attempts) => {
+                SyncStatus::Failing
+            }
             (Ok(_), Some(_)) => SyncStatus::Pending,
             (Ok(_), None) => SyncStatus::InSync,
         };
@@ -1395,6 +1398,19 @@ impl Hub {
     pub fn pending(&self, key: &ListingKey) -> Option<(Pending, u32)> {
         let l = self.listings.get(key)?;
         l.sync.pending.clone().map(|p| (p, l.sync.attempts))
+    }
+
+    /// A listing's link as the mapping that made it (none when unlinked or unknown).
+    pub fn mapping(&self, key: &ListingKey) -> Option<Mapping> {
+        let link = self.listings.get(key)?.link.as_ref()?;
+        Some(Mapping {
+            channel: key.channel.clone(),
+            listing: key.listing.clone(),
+            sku: link.sku.clone(),
+            pack: (link.pack != 1).then(|| Qty::new(link.pack).unwrap_or(Qty::ONE)),
+            ignore_sync: link.ignore_sync,
+            rules: link.rules.clone(),
+        })
     }
 
     pub fn channel(&self, id: &ChannelId) -> Option<&Channel> {

@@ -62,7 +62,7 @@ pub use model::{
 pub use plan::{
     Dirty, Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
     OrderReceipt, Outcome, Push, Rule, RuleSource, SkipReason, Skipped, Step, StockLine,
-    SyncStatus,
+    SyncStatus, WebhookPush,
 };
 pub use preview::{ListingChange, Preview, Warning, WarningCode};
 pub use qty::{Qty, MAX_QTY};

@@ -25,6 +25,20 @@ pub struct Push {
     pub explain: Explain,
 }
 
+/// The body a webhook channel receives for one push (SPEC §5). `seq` rises with every newer
+/// number for the listing, so a receiver can drop an older one that arrives late.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WebhookPush {
+    pub channel: ChannelId,
+    pub listing: ListingId,
+    pub sku: Option<Sku>,
+    pub quantity: i64,
+    pub seq: u64,
+    /// When it was sent, ISO 8601 UTC (the delivery loop's clock; the core has none).
+    pub sent_at: String,
+}
+
 /// Why a listing receives nothing (SPEC §2.2), checked in this order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -536,3 +536,13 @@ secret?: string, };
 export type Warning = { code: WarningCode, count: number, message: string, };
 
 export type WarningCode = "sends_zero" | "stops_sync" | "oversold";
+
+/**
+ * The body a webhook channel receives for one push (SPEC §5). `seq` rises with every newer
+ * number for the listing, so a receiver can drop an older one that arrives late.
+ */
+export type WebhookPush = { channel: ChannelId, listing: ListingId, sku: Sku | null, quantity: number, seq: number, 
+/**
+ * When it was sent, ISO 8601 UTC (the delivery loop's clock; the core has none).
+ */
+sent_at: string, };

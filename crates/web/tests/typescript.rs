@@ -65,6 +65,8 @@ fn generate() -> String {
     c.visit::<Delivery>();
     c.visit::<SkipReason>();
     c.visit::<ErrorBody>();
+    // What a webhook channel receives: for apps that implement a receiver.
+    c.visit::<stocksync_core::WebhookPush>();
 
     let mut out = String::from(
         "// Generated from the Rust types by crates/web/tests/typescript.rs (ts-rs). Do not edit:\n\

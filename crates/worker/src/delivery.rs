@@ -13,8 +13,7 @@
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
-use serde::Serialize;
-use stocksync_core::{Event, Hub, ListingKey, Pending, Qty, RetryPolicy, Sku, Target};
+use stocksync_core::{Event, Hub, ListingKey, Pending, Qty, RetryPolicy, Sku, Target, WebhookPush};
 use wasm_bindgen::JsValue;
 use worker::{
     AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
@@ -48,9 +47,7 @@ impl Attempt {
         pending: Pending,
         failed: u32,
     ) -> Attempt {
-        let sku = hub
-            .listing_status(&key, &RetryPolicy::default())
-            .and_then(|s| s.sku);
+        let sku = hub.mapping(&key).map(|m| m.sku);
         let target = hub.channel(&key.channel).map(|c| c.target.clone());
         Attempt {
             seq: pending.seq,
@@ -107,17 +104,6 @@ async fn deliver_one(a: &Attempt) -> Result<(), String> {
     }
 }
 
-/// The webhook body (SPEC §5).
-#[derive(Debug, Serialize)]
-struct Payload<'a> {
-    channel: &'a str,
-    listing: &'a str,
-    sku: Option<&'a str>,
-    quantity: i64,
-    seq: u64,
-    sent_at: String,
-}
-
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
@@ -127,15 +113,14 @@ async fn webhook(url: &str, secret: &str, a: &Attempt) -> Result<(), String> {
         .to_iso_string()
         .as_string()
         .unwrap_or_default();
-    let body = serde_json::to_string(&Payload {
-        channel: a.key.channel.as_str(),
-        listing: a.key.listing.as_str(),
-        sku: a.sku.as_ref().map(Sku::as_str),
+    let body = stocksync_core::wire::to_json(&WebhookPush {
+        channel: a.key.channel.clone(),
+        listing: a.key.listing.clone(),
+        sku: a.sku.clone(),
         quantity: a.quantity.get(),
         seq: a.seq,
         sent_at,
-    })
-    .map_err(|e| e.to_string())?;
+    });
     let t = now_ms() / 1000;
     let headers = Headers::new();
     let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());

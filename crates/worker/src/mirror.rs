@@ -14,9 +14,7 @@
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
-use stocksync_core::{
-    listing_row_key, wire, ChannelId, Dirty, Hub, ListingKey, ListingRecord, Mapping, Table,
-};
+use stocksync_core::{listing_row_key, wire, ChannelId, Hub, ListingKey, Mapping};
 use worker::kv::KvStore;
 
 /// Mirror marks (the `kv_dirty` keys): the channel list, one listing, or deleting the mapping
@@ -79,23 +77,7 @@ pub fn channels_json(hub: &Hub) -> String {
 
 /// The mapping a listing has now, if it is linked.
 pub fn mapping_of(hub: &Hub, key: &ListingKey) -> Option<Mapping> {
-    let dirty = Dirty {
-        listings: [key.clone()].into_iter().collect(),
-        ..Dirty::default()
-    };
-    let row = hub
-        .rows(&dirty)
-        .into_iter()
-        .find(|r| r.table == Table::Listing)?;
-    let record: ListingRecord = wire::from_json(&row.json).ok()?;
-    Some(Mapping {
-        channel: record.channel,
-        listing: record.listing,
-        sku: record.sku?,
-        pack: (record.pack.get() != 1).then_some(record.pack),
-        ignore_sync: record.ignore_sync,
-        rules: record.rules,
-    })
+    hub.mapping(key)
 }
 
 /// The marks of an import: everything is rewritten, one small mark per key, so a large
