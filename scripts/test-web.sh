@@ -3,7 +3,7 @@
 #   1. the TypeScript types are current (native; fails when crates/web/src/types.d.ts is stale)
 #   2. wasm-bindgen tests under Node: every scenario file through the JS-facing API, each answer
 #      compared with the core's, plus the binding's own promises (error codes, previews)
-#   3. scripts/build-web.sh (www/pkg, sizes printed), and the size budget
+#   3. scripts/build-web.sh (www/pkg, sizes printed; budgets: scripts/check-sizes.sh)
 #   4. the built (wasm-opt'd) package under Node: node --test tests/web/package.test.mjs
 # The page itself is scripts/test-page.sh.
 #
@@ -22,13 +22,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   scripts/build-web.sh
 fi
 
-# The download (.wasm + .js, gzip -9). The aim is 150 KB; the check fails only well past where
-# the package is today, so that a real regression (a second copy of the deserializers, a new
-# dependency) stops the build. See the README's notes on size.
-limit=${WEB_GZIP_LIMIT:-190000}
-gz=$(( $(gzip -9 -c www/pkg/stocksync_web_bg.wasm | wc -c) + $(gzip -9 -c www/pkg/stocksync_web.js | wc -c) ))
-[ "$gz" -le "$limit" ] || { say "the package is $gz bytes gzipped, over $limit"; exit 1; }
-say "package $gz bytes gzipped (limit $limit, aim 150000)"
+# Size budgets are checked once for both artifacts by scripts/check-sizes.sh (test.sh).
 
 say "the built package under Node"
 node --test tests/web/package.test.mjs
