@@ -514,6 +514,11 @@ impl Hub {
                 Some(s) => check_text("secret", s)?,
             }
         }
+        channel.locations = channel
+            .locations
+            .iter()
+            .map(|l| self.location_id(l))
+            .collect();
         self.channels.insert(id.clone(), channel);
         out.dirty.channels.insert(id.clone());
         let keys = self.channel_listings(&id);

@@ -40,9 +40,42 @@ fn check(what: &str, s: &str) -> Result<(), Error> {
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone)]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub struct $name(Arc<str>);
+
+        impl core::hash::Hash for $name {
+            fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+                // The text's hash, as `str`'s, so `Borrow<str>` lookups find the id.
+                (*self.0).hash(state)
+            }
+        }
+
+        // Equality and order are the text's, with a shortcut: ids are interned by the hub, so
+        // a lookup usually compares an id with its own shared copy, and then no byte is read.
+        // (Hash is the text's too, so a `&str` still finds an id in a map.)
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+                if Arc::ptr_eq(&self.0, &other.0) {
+                    return core::cmp::Ordering::Equal;
+                }
+                self.0.cmp(&other.0)
+            }
+        }
 
         impl $name {
             /// Validates and wraps an id.

@@ -61,7 +61,7 @@ pub use model::{
 };
 pub use plan::{
     Dirty, Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
-    OrderReceipt, Outcome, Push, Rule, RuleSource, SkipReason, Skipped, Step, StockLine,
+    OrderReceipt, Outcome, Push, Rule, RuleSource, Set, SkipReason, Skipped, Step, StockLine,
     SyncStatus, WebhookPush,
 };
 pub use preview::{ListingChange, Preview, Warning, WarningCode};

@@ -1,7 +1,6 @@
 //! What the hub decides: the pushes it plans, the listings it skips and why, and the
 //! explanation of every number.
 
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -176,17 +175,22 @@ pub struct OrderReceipt {
     pub lines: Vec<LineReceipt>,
 }
 
-/// Rows an event changed, so a store can write just those (the worker's SQLite tables).
+/// A set with the hub's fixed-seed hasher: inserting is O(1) whatever the catalogue's size.
+pub type Set<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
+
+/// Rows an event changed, so a store can write just those (the worker's SQLite tables). Sets
+/// without order: a resync marks every listing, and a B-tree of a million string keys cost more
+/// than planning them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dirty {
     /// Everything changed (an import): rewrite the whole store.
     pub all: bool,
-    pub locations: BTreeSet<LocationId>,
-    pub items: BTreeSet<Sku>,
-    pub channels: BTreeSet<ChannelId>,
-    pub listings: BTreeSet<ListingKey>,
-    pub orders: BTreeSet<(ChannelId, OrderRef)>,
-    pub adjustments: BTreeSet<AdjustRef>,
+    pub locations: Set<LocationId>,
+    pub items: Set<Sku>,
+    pub channels: Set<ChannelId>,
+    pub listings: Set<ListingKey>,
+    pub orders: Set<(ChannelId, OrderRef)>,
+    pub adjustments: Set<AdjustRef>,
     pub meta: bool,
 }
 
