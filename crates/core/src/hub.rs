@@ -1044,8 +1044,12 @@ impl Hub {
                 )
             }
             Some(c) => self.channel_listings(c),
-            None => self.listing_keys().cloned().collect(),
+            None => self.listing_keys().cloned().collect::<Vec<_>>(),
         };
+        // Sized up front: a resync of a million listings would otherwise grow (and copy) its
+        // push list and dirty set twenty times over.
+        out.pushes.reserve(keys.len());
+        out.dirty.listings.reserve(keys.len());
         self.plan(keys, Force::All, out);
         Ok(())
     }

@@ -1,0 +1,10 @@
+-- wrk script: like orders.lua, for SKU-0000001, a sku with one listing: beside orders.lua it
+-- separates what an order costs whatever it touches from what each planned push adds.
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{"channel":"channel-0","order":"N%d-%d","location":"LOC-0","lines":[{"sku":"SKU-0000001","qty":1}]}', tid, n)
+  return wrk.format("POST", "/v1/orders", {["Content-Type"]="application/json", ["Authorization"]="Bearer " .. (os.getenv("API_KEY") or "dev-local-key")}, body)
+end
