@@ -18,8 +18,8 @@ use crate::model::{
     OrderStatus, Pending, PlaceOrder, Pooling, Reservation, SyncState, Target,
 };
 use crate::plan::{
-    Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView, OrderReceipt,
-    Outcome, Push, SkipReason, Skipped, StockLine, SyncStatus,
+    Explain, Hold, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
+    OrderReceipt, Outcome, Push, SkipReason, Skipped, StockLine, SyncStatus,
 };
 use crate::qty::{self, Qty, MAX_QTY};
 use crate::rules;
@@ -199,7 +199,7 @@ impl Hub {
     ) -> Result<(), Error> {
         check_text("location name", &location.name)?;
         self.locations.insert(id.clone(), location);
-        out.dirty.locations.insert(id);
+        out.dirty.locations.push(id);
         Ok(())
     }
 
@@ -230,7 +230,7 @@ impl Hub {
         if !self.locations.contains_key(id) {
             return err(
                 ErrorCode::UnknownLocation,
-                alloc::format!("no location {id:?}; create it with PUT /v1/locations/{id}"),
+                alloc::format!("no location \"{id}\"; create it with PUT /v1/locations/{id}"),
             );
         }
         Ok(())
@@ -263,7 +263,7 @@ impl Hub {
             );
         }
         if self.items.get(&sku).is_some_and(Item::is_composite) {
-            return err(ErrorCode::ItemKindConflict, alloc::format!("{sku:?} is a composite: it holds no stock of its own; set its components' levels"));
+            return err(ErrorCode::ItemKindConflict, alloc::format!("\"{sku}\" is a composite: it holds no stock of its own; set its components' levels"));
         }
         for (loc, q) in &levels {
             self.check_location(loc)?;
@@ -277,7 +277,7 @@ impl Hub {
         for (loc, q) in levels {
             item.levels.get_or_default(loc).on_hand = q;
         }
-        out.dirty.items.insert(sku.clone());
+        out.dirty.items.push(sku.clone());
         self.plan_skus([sku], out);
         Ok(())
     }
@@ -310,27 +310,27 @@ impl Hub {
             if c.sku == sku {
                 return err(
                     ErrorCode::InvalidComponent,
-                    alloc::format!("{sku:?} cannot be a component of itself"),
+                    alloc::format!("\"{sku}\" cannot be a component of itself"),
                 );
             }
             if !seen.insert(&c.sku) {
                 return err(
                     ErrorCode::InvalidComponent,
-                    alloc::format!("component {:?} is listed twice", c.sku),
+                    alloc::format!("component \"{}\" is listed twice", c.sku),
                 );
             }
             match self.items.get(&c.sku) {
                 None => {
                     return err(
                         ErrorCode::UnknownSku,
-                        alloc::format!("component {:?} is not a hub item", c.sku),
+                        alloc::format!("component \"{}\" is not a hub item", c.sku),
                     )
                 }
                 Some(i) if i.is_composite() => {
                     return err(
                         ErrorCode::InvalidComponent,
                         alloc::format!(
-                            "component {:?} is itself a composite; composites do not nest",
+                            "component \"{}\" is itself a composite; composites do not nest",
                             c.sku
                         ),
                     )
@@ -348,7 +348,7 @@ impl Hub {
                     return err(
                         ErrorCode::ItemKindConflict,
                         alloc::format!(
-                            "{sku:?} holds stock or reservations; it cannot become a composite"
+                            "\"{sku}\" holds stock or reservations; it cannot become a composite"
                         ),
                     );
                 }
@@ -356,7 +356,7 @@ impl Hub {
                     return err(
                         ErrorCode::ItemKindConflict,
                         alloc::format!(
-                            "{sku:?} is a component of another composite; it cannot become one"
+                            "\"{sku}\" is a component of another composite; it cannot become one"
                         ),
                     );
                 }
@@ -378,7 +378,7 @@ impl Hub {
         if let Some(item) = self.items.get_mut(&sku) {
             item.components = components;
         }
-        out.dirty.items.insert(sku.clone());
+        out.dirty.items.push(sku.clone());
         self.plan_skus([sku], out);
         Ok(())
     }
@@ -392,18 +392,18 @@ impl Hub {
                 return err(
                     ErrorCode::AdjustmentConflict,
                     alloc::format!(
-                        "adjustment reference {r:?} was already used for a different adjustment"
+                        "adjustment reference \"{r}\" was already used for a different adjustment"
                     ),
                 );
             }
         }
         let Some(item) = self.items.get(&sku) else {
-            return err(ErrorCode::UnknownSku, alloc::format!("no item {sku:?}"));
+            return err(ErrorCode::UnknownSku, alloc::format!("no item \"{sku}\""));
         };
         if item.is_composite() {
             return err(
                 ErrorCode::ItemKindConflict,
-                alloc::format!("{sku:?} is a composite: adjust its components"),
+                alloc::format!("\"{sku}\" is a composite: adjust its components"),
             );
         }
         self.check_location(&adjust.location)?;
@@ -444,9 +444,9 @@ impl Hub {
                     adjust,
                 },
             );
-            out.dirty.adjustments.insert(r);
+            out.dirty.adjustments.push(r);
         }
-        out.dirty.items.insert(sku.clone());
+        out.dirty.items.push(sku.clone());
         self.plan_skus([sku], out);
         Ok(())
     }
@@ -475,7 +475,7 @@ impl Hub {
             if !seen.insert(loc) {
                 return err(
                     ErrorCode::InvalidRequest,
-                    alloc::format!("location {loc:?} is listed twice"),
+                    alloc::format!("location \"{loc}\" is listed twice"),
                 );
             }
         }
@@ -520,7 +520,7 @@ impl Hub {
             .map(|l| self.location_id(l))
             .collect();
         self.channels.insert(id.clone(), channel);
-        out.dirty.channels.insert(id.clone());
+        out.dirty.channels.push(id.clone());
         let keys = self.channel_listings(&id);
         self.plan(keys, Force::Changed, out);
         Ok(())
@@ -576,11 +576,14 @@ impl Hub {
         if !self.channels.contains_key(&m.channel) {
             return err(
                 ErrorCode::UnknownChannel,
-                alloc::format!("no channel {:?}", m.channel),
+                alloc::format!("no channel \"{}\"", m.channel),
             );
         }
         if !self.items.contains_key(&m.sku) {
-            return err(ErrorCode::UnknownSku, alloc::format!("no item {:?}", m.sku));
+            return err(
+                ErrorCode::UnknownSku,
+                alloc::format!("no item \"{}\"", m.sku),
+            );
         }
         if let Some(p) = m.pack {
             p.at_least(1, "pack")?;
@@ -592,7 +595,7 @@ impl Hub {
                 return err(
                     ErrorCode::MappingConflict,
                     alloc::format!(
-                        "listing {key} is linked to {:?}; unlink it before linking it to {:?}",
+                        "listing {key} is linked to \"{}\"; unlink it before linking it to \"{}\"",
                         link.sku,
                         m.sku
                     ),
@@ -623,7 +626,7 @@ impl Hub {
                     return err(
                         ErrorCode::MappingConflict,
                         alloc::format!(
-                            "mapping {}: listing {key} is named twice, for {other:?} and {:?}",
+                            "mapping {}: listing {key} is named twice, for \"{other}\" and \"{}\"",
                             i + 1,
                             m.sku
                         ),
@@ -655,7 +658,7 @@ impl Hub {
                     );
                 }
             }
-            out.dirty.listings.insert(key.clone());
+            out.dirty.listings.push(key.clone());
             keys.push(key);
         }
         self.plan(keys, Force::Changed, out);
@@ -666,7 +669,7 @@ impl Hub {
         if !self.channels.contains_key(&key.channel) {
             return err(
                 ErrorCode::UnknownChannel,
-                alloc::format!("no channel {:?}", key.channel),
+                alloc::format!("no channel \"{}\"", key.channel),
             );
         }
         let Some(listing) = self.listings.get_mut(&key) else {
@@ -691,7 +694,7 @@ impl Hub {
                 self.by_sku.remove(&link.sku);
             }
         }
-        out.dirty.listings.insert(key.clone());
+        out.dirty.listings.push(key.clone());
         self.plan([key], Force::Changed, out);
         Ok(())
     }
@@ -702,7 +705,7 @@ impl Hub {
         let Some(channel) = self.channels.get(&po.channel) else {
             return err(
                 ErrorCode::UnknownChannel,
-                alloc::format!("no channel {:?}", po.channel),
+                alloc::format!("no channel \"{}\"", po.channel),
             );
         };
         if po.lines.is_empty() {
@@ -731,7 +734,7 @@ impl Hub {
                 return err(
                     ErrorCode::MissingLocation,
                     alloc::format!(
-                        "the order names no location and channel {:?} has none to default to",
+                        "the order names no location and channel \"{}\" has none to default to",
                         po.channel
                     ),
                 )
@@ -750,7 +753,7 @@ impl Hub {
             return err(
                 ErrorCode::OrderConflict,
                 alloc::format!(
-                    "order {:?} of channel {:?} was already recorded with other lines",
+                    "order \"{}\" of channel \"{}\" was already recorded with other lines",
                     po.order,
                     po.channel
                 ),
@@ -843,7 +846,7 @@ impl Hub {
                         // An unlinked listing that sells becomes a known, explicitly unlinked
                         // listing, so GET /v1/sync shows the merchant what to map.
                         self.insert_listing(key.clone(), Listing::default());
-                        out.dirty.listings.insert(key.clone());
+                        out.dirty.listings.push(key.clone());
                     }
                     out.skipped.push(Skipped {
                         channel: key.channel,
@@ -863,7 +866,7 @@ impl Hub {
                     .get_mut(&r.sku)
                     .ok_or_else(|| Error::new(ErrorCode::UnknownSku, "component vanished"))?;
                 item.levels.get_or_default(location.clone()).reserved += r.qty.get();
-                out.dirty.items.insert(r.sku.clone());
+                out.dirty.items.push(r.sku.clone());
                 touched.insert(r.sku.clone());
             }
         }
@@ -876,7 +879,7 @@ impl Hub {
             lines: lines.into_iter().map(|(l, _)| l).collect(),
         };
         out.receipt = Some(receipt(&order, false));
-        out.dirty.orders.insert(order_key.clone());
+        out.dirty.orders.push(order_key.clone());
         self.orders.insert(order_key, order);
         self.report_oversold(&touched, &location, out);
         self.plan_skus(touched, out);
@@ -894,7 +897,7 @@ impl Hub {
         let Some(o) = self.orders.get(&key) else {
             return err(
                 ErrorCode::UnknownOrder,
-                alloc::format!("no order {:?} of channel {:?}", key.1, key.0),
+                alloc::format!("no order \"{}\" of channel \"{}\"", key.1, key.0),
             );
         };
         if o.status != OrderStatus::Open {
@@ -933,14 +936,14 @@ impl Hub {
                     level.on_hand -= r.qty.get();
                 }
             }
-            out.dirty.items.insert(r.sku.clone());
+            out.dirty.items.push(r.sku.clone());
             touched.insert(r.sku.clone());
         }
         if let Some(o) = self.orders.get_mut(&key) {
             o.status = to;
             out.receipt = Some(receipt(o, false));
         }
-        out.dirty.orders.insert(key);
+        out.dirty.orders.push(key);
         if to == OrderStatus::Cancelled {
             self.plan_skus(touched, out);
         }
@@ -989,7 +992,7 @@ impl Hub {
             sync.attempts = 0;
             sync.last_error = None;
         }
-        out.dirty.listings.insert(key.clone());
+        out.dirty.listings.push(key.clone());
         // A push that was cancelled while in flight (its listing stopped being eligible, then
         // came back) may still land; the channel now shows it, so correct it if it is wrong.
         if self
@@ -1030,7 +1033,7 @@ impl Hub {
         {
             sync.attempts = attempt;
             sync.last_error = Some(truncate_error(error));
-            out.dirty.listings.insert(key);
+            out.dirty.listings.push(key);
         }
         Ok(())
     }
@@ -1040,7 +1043,7 @@ impl Hub {
             Some(c) if !self.channels.contains_key(c) => {
                 return err(
                     ErrorCode::UnknownChannel,
-                    alloc::format!("no channel {c:?}"),
+                    alloc::format!("no channel \"{c}\""),
                 )
             }
             Some(c) => self.channel_listings(c),
@@ -1106,7 +1109,7 @@ impl Hub {
                 if sync.pending.take().is_some() {
                     sync.attempts = 0;
                     sync.last_error = None;
-                    out.dirty.listings.insert(key.clone());
+                    out.dirty.listings.push(key.clone());
                 }
                 out.skipped.push(Skipped {
                     channel: key.channel,
@@ -1138,7 +1141,7 @@ impl Hub {
                         seq: next_seq,
                         explain,
                     });
-                    out.dirty.listings.insert(key);
+                    out.dirty.listings.push(key);
                     out.dirty.meta = true;
                     self.next_seq += 1;
                 }
@@ -1432,6 +1435,31 @@ impl Hub {
 
     pub fn locations(&self) -> impl Iterator<Item = (&LocationId, &Location)> {
         self.locations.iter()
+    }
+
+    /// What every open order holds, by channel and order: the reservations that `reserved`
+    /// numbers add up (SPEC §7.2 keeps the two equal).
+    pub fn holds(&self) -> Vec<Hold> {
+        let mut open: Vec<&Order> = self
+            .orders
+            .values()
+            .filter(|o| o.status == OrderStatus::Open)
+            .collect();
+        open.sort_unstable_by(|a, b| (&a.channel, &a.order).cmp(&(&b.channel, &b.order)));
+        open.into_iter()
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .flat_map(|l| &l.reservations)
+                    .map(move |r| Hold {
+                        channel: o.channel.clone(),
+                        order: o.order.clone(),
+                        location: o.location.clone(),
+                        sku: r.sku.clone(),
+                        qty: r.qty.get(),
+                    })
+            })
+            .collect()
     }
 
     pub fn order(&self, channel: &ChannelId, order: &OrderRef) -> Option<&Order> {

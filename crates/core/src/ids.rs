@@ -81,7 +81,7 @@ macro_rules! id_type {
             /// Validates and wraps an id.
             pub fn new(s: impl Into<String>) -> Result<Self, Error> {
                 let s = s.into();
-                check($what, &s).map_err(|e| Error::new(e.code, alloc::format!("{} ({:?})", e.message, truncate(&s))))?;
+                check($what, &s).map_err(|e| Error::new(e.code, alloc::format!("{} (\"{}\")", e.message, truncate(&s))))?;
                 Ok(Self(Arc::from(s)))
             }
 

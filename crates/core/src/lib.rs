@@ -60,8 +60,8 @@ pub use model::{
     SyncState, Target,
 };
 pub use plan::{
-    Dirty, Explain, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
-    OrderReceipt, Outcome, Push, Rule, RuleSource, Set, SkipReason, Skipped, Step, StockLine,
+    Dirty, Explain, Hold, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
+    OrderReceipt, Outcome, Push, Rule, RuleSource, SkipReason, Skipped, Step, StockLine,
     SyncStatus, WebhookPush,
 };
 pub use preview::{ListingChange, Preview, Warning, WarningCode};

@@ -175,28 +175,32 @@ pub struct OrderReceipt {
     pub lines: Vec<LineReceipt>,
 }
 
-/// A set with the hub's fixed-seed hasher: inserting is O(1) whatever the catalogue's size.
-pub type Set<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
-
-/// Rows an event changed, so a store can write just those (the worker's SQLite tables). Sets
-/// without order: a resync marks every listing, and a B-tree of a million string keys cost more
-/// than planning them.
+/// Rows an event changed, so a store can write just those (the worker's SQLite tables). Each
+/// list may name a row more than once ([`crate::Hub::rows`] writes it once): marking is a push,
+/// which keeps a resync of a million listings cheap and the wasm builds small.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dirty {
     /// Everything changed (an import): rewrite the whole store.
     pub all: bool,
-    pub locations: Set<LocationId>,
-    pub items: Set<Sku>,
-    pub channels: Set<ChannelId>,
-    pub listings: Set<ListingKey>,
-    pub orders: Set<(ChannelId, OrderRef)>,
-    pub adjustments: Set<AdjustRef>,
+    pub locations: Vec<LocationId>,
+    pub items: Vec<Sku>,
+    pub channels: Vec<ChannelId>,
+    pub listings: Vec<ListingKey>,
+    pub orders: Vec<(ChannelId, OrderRef)>,
+    pub adjustments: Vec<AdjustRef>,
     pub meta: bool,
 }
 
 impl Dirty {
     pub fn is_empty(&self) -> bool {
-        *self == Dirty::default()
+        !self.all
+            && !self.meta
+            && self.locations.is_empty()
+            && self.items.is_empty()
+            && self.channels.is_empty()
+            && self.listings.is_empty()
+            && self.orders.is_empty()
+            && self.adjustments.is_empty()
     }
 
     pub fn merge(&mut self, other: Dirty) {
@@ -230,6 +234,18 @@ pub struct Outcome {
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub dirty: Dirty,
+}
+
+/// Stock one open order holds: `qty` of `sku` at `location`. The reservations behind a
+/// `reserved` number (SPEC §2.3), for showing which orders make it up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Hold {
+    pub channel: ChannelId,
+    pub order: OrderRef,
+    pub location: LocationId,
+    pub sku: Sku,
+    pub qty: i64,
 }
 
 /// A listing as `GET /v1/sync` shows it.

@@ -122,7 +122,7 @@ impl<'de> serde::Deserialize<'de> for Qty {
                 Err(E::custom(
                     Error::new(
                         ErrorCode::InvalidQuantity,
-                        alloc::format!("a quantity is a JSON number, not the string {v:?}"),
+                        alloc::format!("a quantity is a JSON number, not the string \"{v}\""),
                     )
                     .to_serde_message(),
                 ))

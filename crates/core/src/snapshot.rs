@@ -206,7 +206,7 @@ impl Hub {
             if !hub.channels.contains_key(&key.channel) {
                 return err(
                     ErrorCode::UnknownChannel,
-                    alloc::format!("listing {key}: no channel {:?}", key.channel),
+                    alloc::format!("listing {key}: no channel \"{}\"", key.channel),
                 );
             }
             let link = match r.sku {
@@ -306,7 +306,7 @@ impl Hub {
             .iter()
             .find(|(_, c)| matches!(c.target, crate::model::Target::Webhook { secret: None, .. }))
         {
-            return err(ErrorCode::InvalidRequest, alloc::format!("channel {id:?}: a webhook target needs a \"secret\" (this hub has none to keep)"));
+            return err(ErrorCode::InvalidRequest, alloc::format!("channel \"{id}\": a webhook target needs a \"secret\" (this hub has none to keep)"));
         }
         let mut hub = Hub::from_snapshot(s)?;
         let mut out = Outcome::default();
@@ -330,7 +330,7 @@ impl Hub {
             return self.all_rows();
         }
         let mut rows = Vec::new();
-        for id in &dirty.locations {
+        for id in unique(&dirty.locations) {
             if let Some(l) = self.locations.get(id) {
                 rows.push(Row::new(
                     Table::Location,
@@ -339,7 +339,7 @@ impl Hub {
                 ));
             }
         }
-        for sku in &dirty.items {
+        for sku in unique(&dirty.items) {
             if let Some(i) = self.items.get(sku) {
                 rows.push(Row::new(
                     Table::Item,
@@ -348,7 +348,7 @@ impl Hub {
                 ));
             }
         }
-        for id in &dirty.channels {
+        for id in unique(&dirty.channels) {
             if let Some(c) = self.channels.get(id) {
                 rows.push(Row::new(
                     Table::Channel,
@@ -357,7 +357,7 @@ impl Hub {
                 ));
             }
         }
-        for key in &dirty.listings {
+        for key in unique(&dirty.listings) {
             if let Some(l) = self.listings.get(key) {
                 rows.push(Row::new(
                     Table::Listing,
@@ -366,7 +366,7 @@ impl Hub {
                 ));
             }
         }
-        for key in &dirty.orders {
+        for key in unique(&dirty.orders) {
             if let Some(o) = self.orders.get(key) {
                 rows.push(Row::new(
                     Table::Order,
@@ -375,7 +375,7 @@ impl Hub {
                 ));
             }
         }
-        for r in &dirty.adjustments {
+        for r in unique(&dirty.adjustments) {
             if let Some(a) = self.adjustments.get(r) {
                 rows.push(Row::new(
                     Table::Adjustment,
@@ -452,20 +452,20 @@ impl Hub {
         if !self.channels.contains_key(&o.channel) {
             return err(
                 ErrorCode::UnknownChannel,
-                alloc::format!("order {:?}: no channel {:?}", o.order, o.channel),
+                alloc::format!("order \"{}\": no channel \"{}\"", o.order, o.channel),
             );
         }
         if !self.locations.contains_key(&o.location) {
             return err(
                 ErrorCode::UnknownLocation,
-                alloc::format!("order {:?}: no location {:?}", o.order, o.location),
+                alloc::format!("order \"{}\": no location \"{}\"", o.order, o.location),
             );
         }
         let key = (o.channel.clone(), o.order.clone());
         if !seen.insert(key.clone()) {
             return err(
                 ErrorCode::OrderConflict,
-                alloc::format!("order {:?} appears twice", o.order),
+                alloc::format!("order \"{}\" appears twice", o.order),
             );
         }
         if o.status == OrderStatus::Open {
@@ -474,7 +474,7 @@ impl Hub {
                 let item = self.items.get_mut(&r.sku).ok_or_else(|| {
                     Error::new(
                         ErrorCode::UnknownSku,
-                        alloc::format!("order {:?} reserves missing item {:?}", o.order, r.sku),
+                        alloc::format!("order \"{}\" reserves missing item \"{}\"", o.order, r.sku),
                     )
                 })?;
                 item.levels.get_or_default(o.location.clone()).reserved += r.qty.get();
@@ -537,6 +537,14 @@ impl Row {
     fn new(table: Table, key: String, json: String) -> Row {
         Row { table, key, json }
     }
+}
+
+/// Each element once, in order: a dirty list may name a row several times.
+fn unique<T: Ord>(list: &[T]) -> Vec<&T> {
+    let mut refs: Vec<&T> = list.iter().collect();
+    refs.sort_unstable();
+    refs.dedup();
+    refs
 }
 
 /// The stored key of a listing row: `["channel","listing"]` (ids may hold any character).

@@ -26,7 +26,7 @@ pub mod view;
 
 pub use delivery::Delivery;
 pub use hub::JsHub;
-pub use view::{ChannelView, Hold, HubView, ListingRow, LocationView};
+pub use view::{ChannelView, HubView, ListingRow, LocationView};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -114,7 +114,8 @@ pooling: Pooling | null,
 kits: Array<KitLine>, pool: number, steps: Array<Step>, quantity: number, };
 
 /**
- * Stock one open order holds: `qty` of `sku` at `location`.
+ * Stock one open order holds: `qty` of `sku` at `location`. The reservations behind a
+ * `reserved` number (SPEC §2.3), for showing which orders make it up.
  */
 export type Hold = { channel: ChannelId, order: OrderRef, location: LocationId, sku: Sku, qty: number, };
 

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 use stocksync_core::{
-    Channel, ChannelId, Explain, Hub, ItemView, ListingKey, ListingStatus, LocationId, Order,
-    OrderRef, OrderStatus, RetryPolicy, RuleOverrides, Sku,
+    Channel, ChannelId, Explain, Hold, Hub, ItemView, ListingKey, ListingStatus, LocationId, Order,
+    RetryPolicy, RuleOverrides,
 };
 
 /// The whole state as the preview page shows it.
@@ -61,17 +61,6 @@ pub struct ListingRow {
     pub explain: Option<Explain>,
 }
 
-/// Stock one open order holds: `qty` of `sku` at `location`.
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Hold {
-    pub channel: ChannelId,
-    pub order: OrderRef,
-    pub location: LocationId,
-    pub sku: Sku,
-    pub qty: i64,
-}
-
 impl HubView {
     pub fn of(hub: &Hub) -> HubView {
         let snapshot = hub.snapshot().redacted();
@@ -93,22 +82,7 @@ impl HubView {
                 })
             })
             .collect();
-        // Reserved = Σ open order lines at a location (SPEC §2.3): the same reservations the
-        // core counted, listed so the page can say which orders a `reserved` number holds.
-        let holds = snapshot
-            .orders
-            .iter()
-            .filter(|o| o.status == OrderStatus::Open)
-            .flat_map(|o| {
-                o.lines.iter().flat_map(|l| &l.reservations).map(|r| Hold {
-                    channel: o.channel.clone(),
-                    order: o.order.clone(),
-                    location: o.location.clone(),
-                    sku: r.sku.clone(),
-                    qty: r.qty.get(),
-                })
-            })
-            .collect();
+        let holds = hub.holds();
         HubView {
             locations: snapshot
                 .locations
