@@ -58,7 +58,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   cargo run -q --profile bench -p stocksync-bench --example catalogue_json -- "$WORKER_SKUS" > "$state/catalogue.json"
   curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     --data-binary @"$state/catalogue.json" "$url/v1/import" >/dev/null
-  echo "catalogue: $WORKER_SKUS skus imported"
+  echo "catalogue: $WORKER_SKUS skus imported ($(wc -c < "$state/catalogue.json") bytes of JSON; the import body cap is 1 MiB)"
   # The import plans a push to every listing; measure only once the alarm has delivered them
   # all, or requests queue behind the deliveries and the figures say nothing.
   for _ in $(seq 1 600); do
@@ -84,6 +84,8 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   API_KEY=$key load 8 -s scripts/bench/orders.lua "$url/v1/orders"
   echo "-- POST /v1/orders, 8 connections: a new order for a sku with 1 listing"
   API_KEY=$key load 8 -s scripts/bench/orders-one-listing.lua "$url/v1/orders"
+  echo "-- POST /v1/preview, 8 connections: one hypothetical order (a copy of the hub, nothing stored)"
+  API_KEY=$key load 8 -s scripts/bench/preview.lua "$url/v1/preview"
   echo "-- GET /healthz, 1 connection"
   load 1 "$url/healthz"
   echo "-- POST /v1/orders, 1 connection (10 listings): one order's latency without queueing"

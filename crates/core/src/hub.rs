@@ -222,11 +222,7 @@ impl Hub {
         }
     }
 
-    pub(crate) fn check_location_pub(&self, id: &LocationId) -> Result<(), Error> {
-        self.check_location(id)
-    }
-
-    fn check_location(&self, id: &LocationId) -> Result<(), Error> {
+    pub(crate) fn check_location(&self, id: &LocationId) -> Result<(), Error> {
         if !self.locations.contains_key(id) {
             return err(
                 ErrorCode::UnknownLocation,

@@ -182,7 +182,7 @@ impl Hub {
             let mut levels: crate::sorted::VecMap<LocationId, crate::hub::Level> =
                 Default::default();
             for (loc, on_hand) in item.levels.unwrap_or_default() {
-                hub.check_location_pub(&loc)?;
+                hub.check_location(&loc)?;
                 levels.get_or_default(hub.location_id(&loc)).on_hand = on_hand.get();
             }
             hub.items.insert(

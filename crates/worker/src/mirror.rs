@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
-use stocksync_core::{listing_row_key, wire, ChannelId, Hub, ListingKey, Mapping};
+use stocksync_core::{listing_row_key, wire, ChannelId, Hub, ListingKey};
 use worker::kv::KvStore;
 
 /// Mirror marks (the `kv_dirty` keys): the channel list, one listing, or deleting the mapping
@@ -75,11 +75,6 @@ pub fn channels_json(hub: &Hub) -> String {
     wire::to_json(&list)
 }
 
-/// The mapping a listing has now, if it is linked.
-pub fn mapping_of(hub: &Hub, key: &ListingKey) -> Option<Mapping> {
-    hub.mapping(key)
-}
-
 /// The marks of an import: everything is rewritten, one small mark per key, so a large
 /// merchant's mirror is written over several invocations (KV allows ~1000 operations each).
 pub fn import_marks(hub: &Hub) -> Vec<String> {
@@ -106,7 +101,7 @@ pub fn ops(hub: &Hub, tenant: &str, mark: &str) -> Vec<Op> {
     if mark == PRUNE {
         let keep = hub
             .listing_keys()
-            .filter(|key| mapping_of(hub, key).is_some())
+            .filter(|key| hub.mapping(key).is_some())
             .map(|key| mapping_key(tenant, key.channel.as_str(), key.listing.as_str()))
             .collect();
         return vec![Op::Prune(mapping_prefix(tenant), keep)];
@@ -124,7 +119,7 @@ pub fn ops(hub: &Hub, tenant: &str, mark: &str) -> Vec<Op> {
             stocksync_core::ListingId::new(listing.as_str())?,
         ))
     });
-    match key.ok().and_then(|key| mapping_of(hub, &key)) {
+    match key.ok().and_then(|key| hub.mapping(&key)) {
         Some(m) => vec![Op::Put(k, wire::to_json(&m))],
         None => vec![Op::Delete(k)],
     }
