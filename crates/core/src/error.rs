@@ -52,6 +52,8 @@ pub enum ErrorCode {
     UnknownPush,
     /// A snapshot of a format version this build does not read.
     UnsupportedVersion,
+    /// Reading or writing the hub's storage failed (a 500: the request changed nothing).
+    StorageFailed,
 }
 
 impl ErrorCode {
@@ -80,6 +82,7 @@ impl ErrorCode {
         ErrorCode::AdjustmentConflict,
         ErrorCode::UnknownPush,
         ErrorCode::UnsupportedVersion,
+        ErrorCode::StorageFailed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -108,6 +111,7 @@ impl ErrorCode {
             ErrorCode::AdjustmentConflict => "adjustment_conflict",
             ErrorCode::UnknownPush => "unknown_push",
             ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::StorageFailed => "storage_failed",
         }
     }
 
@@ -136,6 +140,11 @@ impl Error {
             code,
             message: message.into(),
         }
+    }
+
+    /// A storage failure (the event it interrupted changed nothing).
+    pub fn storage(what: impl fmt::Display) -> Error {
+        Error::new(ErrorCode::StorageFailed, alloc::format!("storage: {what}"))
     }
 
     /// The `{"error": {"code", "message"}}` body of the HTTP API.

@@ -42,6 +42,7 @@ mod qty;
 mod rules;
 mod snapshot;
 mod sorted;
+mod store;
 mod tagged;
 pub mod wire;
 
@@ -50,7 +51,7 @@ pub mod scenario;
 
 pub use error::{Error, ErrorBody, ErrorCode, ErrorDetail};
 pub use events::{DemoEdit, Event, PreviewRequest, ResyncBody};
-pub use hub::{Hub, RetryPolicy};
+pub use hub::{Hub, Resident, RetryPolicy};
 pub use ids::{
     AdjustRef, ChannelId, ListingId, ListingKey, LocationId, OrderRef, Sku, MAX_ID_BYTES,
 };
@@ -67,5 +68,6 @@ pub use plan::{
 pub use preview::{ListingChange, Preview, Warning, WarningCode};
 pub use qty::{Qty, MAX_QTY};
 pub use snapshot::{
-    listing_row_key, AdjustmentRecord, ListingRecord, Row, Snapshot, Table, SNAPSHOT_VERSION,
+    listing_row_key, AdjustmentRecord, ListingRecord, Row, Snapshot, SNAPSHOT_VERSION,
 };
+pub use store::{ItemRecord, ListingClass, MemStore, Recompute, Store};

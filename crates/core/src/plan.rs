@@ -234,6 +234,10 @@ pub struct Outcome {
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub dirty: Dirty,
+    /// On a backed hub: channel-wide planning this event left to the shell.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub recompute: Option<crate::store::Recompute>,
 }
 
 /// Stock one open order holds: `qty` of `sku` at `location`. The reservations behind a

@@ -362,3 +362,216 @@ impl Driver for CoreDriver {
         Ok(self.demo.get(&key).copied())
     }
 }
+
+/// Listings per page when a backed driver runs a recompute or lists `GET /v1/sync`: tiny, so
+/// paging is exercised on every scenario.
+pub const BACKED_PAGE: usize = 2;
+
+/// The storage-backed path as a scenario runtime: a [`Hub::open`]ed hub over a [`MemStore`]
+/// that keeps at most `max_rows` rows in memory (evicting after every event), run beside a hub
+/// held whole. Every event must give the same outcome on both, and the store must hold exactly
+/// the rows of the whole hub (SPEC §7.10): so every scenario file checks the backed path too.
+#[derive(Debug)]
+pub struct BackedDriver {
+    pub twin: CoreDriver,
+    pub hub: Hub,
+    pub store: crate::store::MemStore,
+    pub max_rows: usize,
+    /// Reopen the hub from the store (a restart) every this many events; 0 never.
+    pub restart_every: u64,
+    events: u64,
+}
+
+impl BackedDriver {
+    pub fn new(max_rows: usize) -> BackedDriver {
+        let store = crate::store::MemStore {
+            next_seq: 1,
+            ..Default::default()
+        };
+        BackedDriver {
+            twin: CoreDriver::new(),
+            hub: store.open().unwrap_or_default(),
+            store,
+            max_rows,
+            restart_every: 0,
+            events: 0,
+        }
+    }
+
+    /// One event on the backed hub, as the worker runs it: prefetch, apply, write, run any
+    /// recompute page by page, evict.
+    pub fn apply_backed(&mut self, event: &Event) -> Result<crate::Outcome, crate::Error> {
+        self.events += 1;
+        if self.restart_every > 0 && self.events.is_multiple_of(self.restart_every) {
+            self.hub = self.store.open()?;
+        }
+        let before = self.store.clone();
+        let result = run_backed(&mut self.hub, &mut self.store, event.clone(), BACKED_PAGE);
+        if result.is_err() {
+            // A rejected event must have written nothing; the worker drops its working set.
+            let reads = self.store.reads;
+            self.store.reads = before.reads;
+            let unchanged = self.store == before;
+            self.store.reads = reads;
+            if !unchanged {
+                return Err(crate::Error::new(
+                    crate::ErrorCode::InvalidRequest,
+                    "a rejected event changed the store",
+                ));
+            }
+            self.hub = self.store.open()?;
+        }
+        self.hub.evict(self.max_rows);
+        result
+    }
+
+    /// Whether the store holds exactly the rows of the hub held whole.
+    pub fn check_same_state(&self) -> Result<(), String> {
+        let mut whole = crate::store::MemStore::default();
+        whole.write(self.twin.hub.all_rows());
+        let mut mine = self.store.clone();
+        mine.reads = 0;
+        if mine != whole {
+            return Err(format!(
+                "the backed store differs from the whole hub:\n backed: {:?}\n whole:  {:?}",
+                mine, whole
+            ));
+        }
+        Ok(())
+    }
+
+    fn views_sync(&mut self) -> Result<Vec<Value>, String> {
+        let policy = RetryPolicy::default();
+        let channels: Vec<ChannelId> = self.hub.channels().map(|(c, _)| c.clone()).collect();
+        let mut out = Vec::new();
+        for c in channels {
+            let mut after: Option<ListingKey> = None;
+            loop {
+                let page = self
+                    .store
+                    .channel_page(&c, after.as_ref(), BACKED_PAGE)
+                    .map_err(|e| e.to_string())?;
+                if page.is_empty() {
+                    break;
+                }
+                let keys = self
+                    .hub
+                    .prefetch_listings(page, &mut self.store)
+                    .map_err(|e| e.to_string())?;
+                for k in &keys {
+                    if let Some(s) = self.hub.listing_status(k, &policy) {
+                        out.push(serde_json::to_value(s).map_err(|e| e.to_string())?);
+                    }
+                }
+                after = keys.last().cloned();
+                self.hub.evict(self.max_rows);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs one event on a backed hub over `store`: what the worker does per request, minus SQL.
+pub fn run_backed(
+    hub: &mut Hub,
+    store: &mut crate::store::MemStore,
+    event: Event,
+    page: usize,
+) -> Result<crate::Outcome, crate::Error> {
+    hub.prefetch(&event, store)?;
+    let mut out = hub.apply(event)?;
+    store.write(hub.rows(&out.dirty));
+    if let Some(rc) = out.recompute.take() {
+        let channels: Vec<ChannelId> = match rc.channel {
+            Some(c) => alloc::vec![c],
+            None => hub.channels().map(|(c, _)| c.clone()).collect(),
+        };
+        for c in channels {
+            let mut after: Option<ListingKey> = None;
+            loop {
+                let records = store.channel_page(&c, after.as_ref(), page)?;
+                if records.is_empty() {
+                    break;
+                }
+                let keys = hub.prefetch_listings(records, store)?;
+                after = keys.last().cloned();
+                let step = hub.replan(keys, rc.resync);
+                store.write(hub.rows(&step.dirty));
+                out.pushes.extend(step.pushes);
+                out.skipped.extend(step.skipped);
+                out.dirty.merge(step.dirty);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Driver for BackedDriver {
+    fn apply(&mut self, event: &Event) -> Result<Value, String> {
+        let whole = self.twin.apply(event);
+        let backed = self
+            .apply_backed(event)
+            .map_err(|e| e.code.as_str().to_string())
+            .and_then(|o| serde_json::to_value(&o).map_err(|e| e.to_string()));
+        if whole != backed {
+            return Err(format!(
+                "backed and whole hubs differ on {}:\n backed: {backed:?}\n whole:  {whole:?}",
+                wire::to_json(event)
+            ));
+        }
+        self.check_same_state()?;
+        backed
+    }
+
+    fn channel_edit(&mut self, edit: &ChannelEdit) -> Result<(), String> {
+        self.twin.channel_edit(edit)
+    }
+
+    fn deliver_all(&mut self) -> Result<(), String> {
+        for (key, pending, _) in self.twin.hub.outbox() {
+            self.twin.demo.insert(key.clone(), pending.quantity.get());
+            self.apply(&Event::PushDelivered {
+                channel: key.channel,
+                listing: key.listing,
+                seq: pending.seq,
+                quantity: pending.quantity,
+            })?;
+        }
+        self.twin.check()
+    }
+
+    fn item(&mut self, sku: &str) -> Result<Option<Value>, String> {
+        let whole = self.twin.item(sku)?;
+        let s = Sku::new(sku).map_err(|e| e.to_string())?;
+        self.hub
+            .prefetch_sku(&s, &mut self.store)
+            .map_err(|e| e.to_string())?;
+        let backed = self
+            .hub
+            .item_view(&s)
+            .map(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
+            .transpose()?;
+        self.hub.evict(self.max_rows);
+        if whole != backed {
+            return Err(format!(
+                "item {sku} differs:\n backed: {backed:?}\n whole:  {whole:?}"
+            ));
+        }
+        Ok(backed)
+    }
+
+    fn sync(&mut self) -> Result<Vec<Value>, String> {
+        let whole = self.twin.sync()?;
+        let backed = self.views_sync()?;
+        if whole != backed {
+            return Err(format!(
+                "sync differs:\n backed: {backed:?}\n whole:  {whole:?}"
+            ));
+        }
+        Ok(backed)
+    }
+
+    fn channel_shows(&mut self, channel: &str, listing: &str) -> Result<Option<i64>, String> {
+        self.twin.channel_shows(channel, listing)
+    }
+}

@@ -323,8 +323,8 @@ impl Hub {
         Ok(out)
     }
 
-    /// The stored rows an outcome changed, as (table, key, JSON value). A store that writes
-    /// these after every event, and loads them with [`Hub::from_rows`], holds exactly the hub.
+    /// The stored rows an outcome changed. A store that writes these after every event holds
+    /// exactly the hub: a backed hub reads them back through [`crate::Store`].
     pub fn rows(&self, dirty: &Dirty) -> Vec<Row> {
         if dirty.all {
             return self.all_rows();
@@ -332,72 +332,71 @@ impl Hub {
         let mut rows = Vec::new();
         for id in unique(&dirty.locations) {
             if let Some(l) = self.locations.get(id) {
-                rows.push(Row::new(
-                    Table::Location,
-                    id.as_str().to_string(),
-                    wire::to_json(l),
-                ));
+                rows.push(Row::Location {
+                    id: id.clone(),
+                    json: wire::to_json(l),
+                });
             }
         }
         for sku in unique(&dirty.items) {
             if let Some(i) = self.items.get(sku) {
-                rows.push(Row::new(
-                    Table::Item,
-                    sku.as_str().to_string(),
-                    wire::to_json(&item_body(i)),
-                ));
+                rows.push(Row::Item {
+                    sku: sku.clone(),
+                    json: wire::to_json(&item_record(i)),
+                    components: i.components.iter().map(|c| c.sku.clone()).collect(),
+                });
             }
         }
         for id in unique(&dirty.channels) {
             if let Some(c) = self.channels.get(id) {
-                rows.push(Row::new(
-                    Table::Channel,
-                    id.as_str().to_string(),
-                    wire::to_json(c),
-                ));
+                rows.push(Row::Channel {
+                    id: id.clone(),
+                    json: wire::to_json(c),
+                });
             }
         }
         for key in unique(&dirty.listings) {
             if let Some(l) = self.listings.get(key) {
-                rows.push(Row::new(
-                    Table::Listing,
-                    listing_row_key(key),
-                    wire::to_json(&listing_record(key, l)),
-                ));
+                let record = listing_record(key, l);
+                rows.push(Row::Listing {
+                    key: key.clone(),
+                    sku: record.sku.clone(),
+                    class: crate::store::ListingClass::of(&record),
+                    attempts: record.attempts,
+                    json: wire::to_json(&record),
+                });
             }
         }
         for key in unique(&dirty.orders) {
             if let Some(o) = self.orders.get(key) {
-                rows.push(Row::new(
-                    Table::Order,
-                    wire::to_json(&[key.0.as_str(), key.1.as_str()]),
-                    wire::to_json(o),
-                ));
+                rows.push(Row::Order {
+                    channel: key.0.clone(),
+                    order: key.1.clone(),
+                    json: wire::to_json(o),
+                });
             }
         }
         for r in unique(&dirty.adjustments) {
             if let Some(a) = self.adjustments.get(r) {
-                rows.push(Row::new(
-                    Table::Adjustment,
-                    r.as_str().to_string(),
-                    wire::to_json(&AdjustmentRecord {
+                rows.push(Row::Adjustment {
+                    reference: r.clone(),
+                    json: wire::to_json(&AdjustmentRecord {
                         sku: a.sku.clone(),
                         adjust: a.adjust.clone(),
                     }),
-                ));
+                });
             }
         }
         if dirty.meta {
-            rows.push(Row::new(
-                Table::Meta,
-                "next_seq".to_string(),
-                wire::to_json(&self.next_seq),
-            ));
+            rows.push(Row::Meta {
+                next_seq: self.next_seq,
+            });
         }
         rows
     }
 
-    fn all_rows(&self) -> Vec<Row> {
+    /// Every row of the hub in memory.
+    pub fn all_rows(&self) -> Vec<Row> {
         let dirty = Dirty {
             all: false,
             locations: self.locations.keys().cloned().collect(),
@@ -409,39 +408,6 @@ impl Hub {
             meta: true,
         };
         self.rows(&dirty)
-    }
-
-    /// Loads a hub from stored rows (any order).
-    pub fn from_rows<'a>(
-        rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
-    ) -> Result<Hub, Error> {
-        let mut s = Snapshot::default();
-        for (table, key, json) in rows {
-            match Table::from_name(table) {
-                Some(Table::Location) => {
-                    s.locations
-                        .insert(LocationId::new(key)?, wire::from_json(json)?);
-                }
-                Some(Table::Item) => {
-                    s.items.insert(Sku::new(key)?, wire::from_json(json)?);
-                }
-                Some(Table::Channel) => {
-                    s.channels
-                        .insert(ChannelId::new(key)?, wire::from_json(json)?);
-                }
-                Some(Table::Listing) => s.listings.push(wire::from_json(json)?),
-                Some(Table::Order) => s.orders.push(wire::from_json(json)?),
-                Some(Table::Adjustment) => s.adjustments.push(wire::from_json(json)?),
-                Some(Table::Meta) if key == "next_seq" => s.next_seq = wire::from_json(json)?,
-                _ => {
-                    return err(
-                        ErrorCode::InvalidRequest,
-                        alloc::format!("unknown stored row {table}/{key}"),
-                    )
-                }
-            }
-        }
-        Hub::from_snapshot(s)
     }
 
     fn restore_order(
@@ -485,58 +451,46 @@ impl Hub {
     }
 }
 
-/// The worker's tables. Each row is one record in the JSON shape of the snapshot.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Table {
-    Location,
-    Item,
-    Channel,
-    Listing,
-    Order,
-    Adjustment,
-    Meta,
-}
-
-impl Table {
-    pub const ALL: [Table; 7] = [
-        Table::Location,
-        Table::Item,
-        Table::Channel,
-        Table::Listing,
-        Table::Order,
-        Table::Adjustment,
-        Table::Meta,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Table::Location => "location",
-            Table::Item => "item",
-            Table::Channel => "channel",
-            Table::Listing => "listing",
-            Table::Order => "order",
-            Table::Adjustment => "adjustment",
-            Table::Meta => "meta",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Table> {
-        Table::ALL.into_iter().find(|t| t.name() == name)
-    }
-}
-
-/// One stored record.
+/// One stored record, with the columns a store indexes it by. The JSON is the record's own
+/// shape: the snapshot's for locations, channels, listings, orders and adjustments; an
+/// [`ItemRecord`](crate::store::ItemRecord) (on hand and reserved) for items.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row {
-    pub table: Table,
-    pub key: String,
-    pub json: String,
-}
-
-impl Row {
-    fn new(table: Table, key: String, json: String) -> Row {
-        Row { table, key, json }
-    }
+pub enum Row {
+    Location {
+        id: LocationId,
+        json: String,
+    },
+    Item {
+        sku: Sku,
+        json: String,
+        /// The component skus of a composite (the store's parents index).
+        components: Vec<Sku>,
+    },
+    Channel {
+        id: ChannelId,
+        json: String,
+    },
+    Listing {
+        key: ListingKey,
+        /// The linked sku (the store's by-sku index).
+        sku: Option<Sku>,
+        /// The sync class and attempts, for filtering and counting by status.
+        class: crate::store::ListingClass,
+        attempts: u32,
+        json: String,
+    },
+    Order {
+        channel: ChannelId,
+        order: crate::ids::OrderRef,
+        json: String,
+    },
+    Adjustment {
+        reference: crate::ids::AdjustRef,
+        json: String,
+    },
+    Meta {
+        next_seq: u64,
+    },
 }
 
 /// Each element once, in order: a dirty list may name a row several times.
@@ -552,7 +506,18 @@ pub fn listing_row_key(key: &ListingKey) -> String {
     wire::to_json(&[key.channel.as_str(), key.listing.as_str()])
 }
 
-fn item_body(i: &Item) -> ItemBody {
+pub(crate) fn item_record(i: &Item) -> crate::store::ItemRecord {
+    crate::store::ItemRecord {
+        levels: i
+            .levels
+            .into_iter()
+            .map(|(l, v)| (l.clone(), [v.on_hand, v.reserved]))
+            .collect(),
+        components: i.components.clone(),
+    }
+}
+
+pub(crate) fn item_body(i: &Item) -> ItemBody {
     if i.components.is_empty() {
         ItemBody {
             levels: Some(
@@ -571,7 +536,7 @@ fn item_body(i: &Item) -> ItemBody {
     }
 }
 
-fn listing_record(key: &ListingKey, l: &Listing) -> ListingRecord {
+pub(crate) fn listing_record(key: &ListingKey, l: &Listing) -> ListingRecord {
     ListingRecord {
         channel: key.channel.clone(),
         listing: key.listing.clone(),

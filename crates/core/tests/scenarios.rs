@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use stocksync_core::scenario::{run, CoreDriver, Scenario};
+use stocksync_core::scenario::{run, BackedDriver, CoreDriver, Driver, Scenario};
 
 fn scenario_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios")
@@ -11,6 +11,23 @@ fn scenario_dir() -> PathBuf {
 
 #[test]
 fn every_scenario_file_passes_on_the_native_core() {
+    run_all(&mut || Box::new(CoreDriver::new()));
+}
+
+/// SPEC §7.10: the storage-backed path with a working set of a handful of rows (nearly every
+/// event reloads from the store), and restarts, gives the same outcomes and state.
+#[test]
+fn every_scenario_file_passes_on_the_backed_core_with_a_tiny_working_set() {
+    for (max_rows, restart_every) in [(0, 0), (4, 3), (64, 0)] {
+        run_all(&mut || {
+            let mut d = BackedDriver::new(max_rows);
+            d.restart_every = restart_every;
+            Box::new(d)
+        });
+    }
+}
+
+fn run_all(make: &mut dyn FnMut() -> Box<dyn Driver>) {
     let mut files: Vec<_> = std::fs::read_dir(scenario_dir())
         .expect("tests/scenarios exists")
         .map(|e| e.expect("readable entry").path())
@@ -35,7 +52,7 @@ fn every_scenario_file_passes_on_the_native_core() {
         if !scenario.runs_on("core") {
             continue;
         }
-        if let Err(e) = run(&scenario, &mut CoreDriver::new()) {
+        if let Err(e) = run(&scenario, make().as_mut()) {
             failures.push(format!("{}: {e}", path.display()));
         }
     }

@@ -22,10 +22,11 @@ use std::collections::{BTreeMap, VecDeque};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
+use stocksync_core::scenario::run_backed;
 use stocksync_core::{
     wire, AdjustRef, Channel, ChannelId, Event, Hub, ItemBody, ListingId, ListingKey, LocationId,
-    Mapping, OrderLineIn, OrderRef, PlaceOrder, Pooling, Qty, RuleOverrides, Rules, Sku, Snapshot,
-    Target,
+    Mapping, MemStore, OrderLineIn, OrderRef, Outcome, PlaceOrder, Pooling, Qty, RuleOverrides,
+    Rules, Sku, Snapshot, Target,
 };
 
 const LOCATIONS: [&str; 3] = ["L0", "L1", "L2"];
@@ -116,6 +117,10 @@ struct ChannelCopy {
 struct Sim {
     rng: Rng,
     hub: Hub,
+    /// The same events on a storage-backed hub whose working set is evicted, and which is
+    /// restarted, at random steps (its own rng, so the event stream is the seed's): outcomes and
+    /// stored state must equal the whole hub's after every step (SPEC §7.10).
+    backed: Backed,
     /// On hand per (sku, location) as sets, adjustments and shipments say (invariant 1).
     ledger: BTreeMap<(Sku, LocationId), i64>,
     channels: BTreeMap<ListingKey, ChannelCopy>,
@@ -132,6 +137,7 @@ impl Sim {
         let mut sim = Sim {
             rng: Rng(seed),
             hub: Hub::new(),
+            backed: Backed::new(seed),
             ledger: BTreeMap::new(),
             channels: BTreeMap::new(),
             acks: VecDeque::new(),
@@ -241,7 +247,9 @@ impl Sim {
     /// Applies an event, checking everything that must hold after it.
     fn step(&mut self, event: Event) {
         let before = self.hub.clone();
-        let outcome = match self.hub.apply(event.clone()) {
+        let result = self.hub.apply(event.clone());
+        self.backed.step(&event, &result, &self.hub);
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => {
                 assert_eq!(self.hub, before, "a rejected event ({e}) changed the hub");
@@ -578,17 +586,66 @@ impl Sim {
         let json = wire::to_json(&self.hub.snapshot());
         let back = Hub::from_snapshot(wire::from_json::<Snapshot>(&json).unwrap()).unwrap();
         assert_eq!(back.snapshot(), self.hub.snapshot(), "snapshot round trip");
-        // And so do the stored rows the worker keeps.
-        let rows = self.hub.rows(&stocksync_core::Dirty {
-            all: true,
-            ..Default::default()
-        });
-        let reloaded = Hub::from_rows(
-            rows.iter()
-                .map(|r| (r.table.name(), r.key.as_str(), r.json.as_str())),
-        )
-        .unwrap();
-        assert_eq!(reloaded.snapshot(), self.hub.snapshot(), "rows round trip");
+        // And the stored rows a backed hub keeps are the whole hub's.
+        self.backed.same_state(&self.hub);
+    }
+}
+
+struct Backed {
+    rng: Rng,
+    hub: Hub,
+    store: MemStore,
+}
+
+impl Backed {
+    fn new(seed: u64) -> Backed {
+        let store = MemStore {
+            next_seq: 1,
+            ..MemStore::default()
+        };
+        Backed {
+            rng: Rng(seed ^ 0x9e37_79b9_7f4a_7c15),
+            hub: store.open().unwrap(),
+            store,
+        }
+    }
+
+    fn step(&mut self, event: &Event, whole: &Result<Outcome, stocksync_core::Error>, hub: &Hub) {
+        if self.rng.chance(5) {
+            self.hub = self.store.open().expect("the store reopens"); // a restart
+        }
+        let page = 1 + self.rng.below(3) as usize;
+        let got = run_backed(&mut self.hub, &mut self.store, event.clone(), page);
+        match (whole, &got) {
+            (Ok(w), Ok(g)) => {
+                assert_eq!(g.pushes, w.pushes, "backed pushes differ on {event:?}");
+                assert_eq!(g.skipped, w.skipped, "backed skips differ on {event:?}");
+                assert_eq!(g.receipt, w.receipt, "backed receipt differs on {event:?}");
+                assert_eq!(
+                    g.oversold_stock, w.oversold_stock,
+                    "backed oversold differs"
+                );
+            }
+            (Err(w), Err(g)) => {
+                assert_eq!(g.code, w.code, "backed error differs on {event:?}");
+                self.hub = self.store.open().unwrap();
+            }
+            _ => panic!("whole {whole:?} but backed {got:?} on {event:?}"),
+        }
+        // Evict at random: everything, or only past a small budget.
+        let max = if self.rng.chance(30) { 0 } else { 40 };
+        self.hub.evict(max);
+        if self.rng.chance(10) {
+            self.same_state(hub);
+        }
+    }
+
+    fn same_state(&self, hub: &Hub) {
+        let mut whole = MemStore::default();
+        whole.write(hub.all_rows());
+        let mut mine = self.store.clone();
+        mine.reads = 0;
+        assert_eq!(mine, whole, "the backed store differs from the whole hub");
     }
 }
 

@@ -352,6 +352,15 @@ impl Hub {
             .collect();
         self.channels.insert(id.clone(), channel);
         out.dirty.channels.push(id.clone());
+        if self.backed.is_some() {
+            // A backed hub holds only some of the channel's listings: the shell pages through
+            // all of them (inline, or as a background job for a big channel).
+            out.recompute = Some(crate::store::Recompute {
+                channel: Some(id),
+                resync: false,
+            });
+            return Ok(());
+        }
         let keys = self.channel_listings(&id);
         self.plan(keys, Force::Changed, out);
         Ok(())

@@ -99,6 +99,13 @@ impl Hub {
                     alloc::format!("no channel \"{c}\""),
                 )
             }
+            _ if self.backed.is_some() => {
+                out.recompute = Some(crate::store::Recompute {
+                    channel,
+                    resync: true,
+                });
+                return Ok(());
+            }
             Some(c) => self.channel_listings(c),
             None => self.listing_keys().cloned().collect::<Vec<_>>(),
         };

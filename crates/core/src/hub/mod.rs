@@ -18,6 +18,8 @@ use crate::plan::{LineReceipt, OrderReceipt, Outcome, StockLine};
 use crate::qty::{self};
 use crate::sorted::{SortedVec, VecMap};
 
+mod backed;
+pub use backed::Resident;
 mod config;
 mod delivery;
 mod invariants;
@@ -100,6 +102,11 @@ impl RetryPolicy {
         half + (u64::from(jitter) % (full - half + 1))
     }
 
+    /// From this many failed attempts a waiting listing shows as `failing`.
+    pub fn failing_threshold(&self) -> u32 {
+        self.failing_after.min(self.max_attempts)
+    }
+
     /// Whether the delivery loop should try again after `attempts` failures.
     pub fn should_retry(&self, attempts: u32) -> bool {
         attempts < self.max_attempts
@@ -127,6 +134,16 @@ pub struct Hub {
     pub(crate) parents: Map<Sku, SortedVec<Sku>>,
     /// The seq the next planned push gets; seqs start at 1.
     pub(crate) next_seq: u64,
+    /// Set when the hub is backed by a [`crate::Store`] and holds only a working set.
+    pub(crate) backed: Option<Backed>,
+}
+
+/// What a backed hub knows about its working set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Backed {
+    /// Skus whose unit is in memory: the item (or its absence), every listing linked to it and
+    /// the composites that name it.
+    pub units: Map<Sku, ()>,
 }
 
 /// Whether a pass over listings resends what is already in sync.

@@ -78,9 +78,7 @@ impl Hub {
         let sync = &listing.sync;
         let status = match (&wanted, &sync.pending) {
             (Err(_), _) => SyncStatus::NotEligible,
-            (Ok(_), Some(_)) if sync.attempts >= policy.failing_after.min(policy.max_attempts) => {
-                SyncStatus::Failing
-            }
+            (Ok(_), Some(_)) if sync.attempts >= policy.failing_threshold() => SyncStatus::Failing,
             (Ok(_), Some(_)) => SyncStatus::Pending,
             (Ok(_), None) => SyncStatus::InSync,
         };
