@@ -78,9 +78,21 @@ impl Hub {
         let mut touched: BTreeSet<ListingKey> = BTreeSet::new();
         let mut oversold: BTreeSet<(Sku, crate::ids::LocationId)> = BTreeSet::new();
         for (i, e) in events.into_iter().enumerate() {
-            let out = after.apply(e).map_err(|err| {
+            let mut out = after.apply(e).map_err(|err| {
                 Error::new(err.code, alloc::format!("event {}: {}", i + 1, err.message))
             })?;
+            // A backed hub leaves channel-wide planning to its shell; a preview plans the
+            // listings in memory, which the shell prefetched for it.
+            if let Some(rc) = out.recompute.take() {
+                let keys: Vec<ListingKey> = match &rc.channel {
+                    Some(c) => after.channel_listings(c),
+                    None => after.listing_keys().cloned().collect(),
+                };
+                let step = after.replan(keys, rc.resync);
+                out.pushes.extend(step.pushes);
+                out.skipped.extend(step.skipped);
+                out.dirty.merge(step.dirty);
+            }
             touched.extend(
                 out.pushes
                     .iter()

@@ -253,3 +253,30 @@ impl Store for MemStore {
             .transpose()
     }
 }
+
+impl ItemRecord {
+    /// The item as a snapshot shows it: on hand only (reserved is rebuilt from open orders).
+    pub fn body(&self) -> crate::model::ItemBody {
+        if self.components.is_empty() {
+            crate::model::ItemBody {
+                levels: Some(
+                    self.levels
+                        .iter()
+                        .map(|(l, [on_hand, _])| {
+                            (
+                                l.clone(),
+                                crate::Qty::new(*on_hand).unwrap_or(crate::Qty::ZERO),
+                            )
+                        })
+                        .collect(),
+                ),
+                components: None,
+            }
+        } else {
+            crate::model::ItemBody {
+                levels: None,
+                components: Some(self.components.clone()),
+            }
+        }
+    }
+}

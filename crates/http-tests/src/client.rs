@@ -163,18 +163,33 @@ impl Api {
         }
     }
 
-    /// `GET /v1/sync`'s listings.
+    /// Every listing of `GET /v1/sync`, walking its pages three listings at a time (so every
+    /// test that reads the sync state pages through it).
     pub fn sync(&self) -> Vec<Value> {
-        let v = self.ok("GET", "/v1/sync", None);
-        v["listings"].as_array().cloned().unwrap_or_default()
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/sync?limit=3&cursor={}", seg(c)),
+                None => "/v1/sync?limit=3".to_string(),
+            };
+            let v = self.ok("GET", &path, None);
+            out.extend(v["listings"].as_array().cloned().unwrap_or_default());
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
     }
 
-    /// One listing of `GET /v1/sync`.
+    /// One listing of `GET /v1/sync` (by the `channel` and `listing` filters).
     pub fn listing(&self, channel: &str, listing: &str) -> Value {
-        self.sync()
-            .into_iter()
-            .find(|l| l["channel"] == channel && l["listing"] == listing)
-            .unwrap_or(Value::Null)
+        let v = self.ok(
+            "GET",
+            &format!("/v1/sync?channel={}&listing={}", seg(channel), seg(listing)),
+            None,
+        );
+        v["listings"][0].clone()
     }
 
     /// Waits until no listing has a push waiting; the sync listings then.

@@ -38,9 +38,16 @@ pub fn test_key() -> String {
     format!("test-key-{}", std::process::id())
 }
 
-/// Retries within about a second, giving up after 6 attempts (showing `failing` after 3).
+/// A Ledger working set of 3 rows and job pages of 2 listings, so eviction and paging run in
+/// every test.
+pub const TINY_STORAGE: [(&str, &str); 2] = [("LEDGER_MAX_ROWS", "3"), ("JOB_PAGE", "2")];
+
+/// Retries within about a second, giving up after 6 attempts (showing `failing` after 3), on
+/// [`TINY_STORAGE`].
 pub fn fast_retry_vars() -> Vec<(String, String)> {
     [
+        TINY_STORAGE[0],
+        TINY_STORAGE[1],
         ("ALLOW_TENANT_HEADER", "1"),
         ("RETRY_BASE_MS", "40"),
         ("RETRY_MAX_MS", "320"),

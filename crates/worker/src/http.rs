@@ -129,6 +129,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
             409
         }
         UnknownChannel | UnknownLocation | UnknownSku => 422,
+        StorageFailed => 500,
         MalformedJson | InvalidType | MissingField | UnknownField | InvalidId | InvalidQuantity
         | InvalidRule | InvalidRequest | EmptyOrder | TooMany | InvalidComponent
         | MissingLocation | UnsupportedVersion | UnknownPush => 400,

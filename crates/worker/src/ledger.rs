@@ -1,11 +1,15 @@
 //! The `Ledger` Durable Object: one per tenant, the single writer of that tenant's state.
 //!
-//! It keeps the [`Hub`] in memory (loaded from SQLite on first use, never borrowed across an
-//! `.await`). A mutating request is: parse → [`Event`] → [`Hub::apply`] → [`Hub::rows`] of what
-//! changed, plus the delivery schedule and KV-mirror marks, written in one transaction (no
-//! outbound I/O in between) → answer the [`stocksync_core::Outcome`]. If that write fails the
-//! in-memory hub is dropped (it is reloaded from what was stored) and the request answers 500.
-//! Pushes are delivered afterwards by the alarm ([`crate::delivery`]).
+//! It holds a *backed* [`Hub`]: configuration plus a bounded working set, never the whole
+//! catalogue (SPEC §8). A mutating request is: parse → [`Event`] → [`Hub::prefetch`] (the core
+//! names and reads from SQLite what the event touches) → [`Hub::apply`] → [`Hub::rows`] of what
+//! changed, plus the delivery schedule, job progress and KV-mirror marks, written in one
+//! transaction (no outbound I/O in between) → [`Hub::evict`] past the budget → answer. The
+//! prefetch and the apply run with no `.await` between them, so no other request interleaves.
+//! If the write fails the working set is dropped (reopened from what was stored) and the request
+//! answers 500. Pushes are delivered afterwards by the alarm ([`crate::delivery`]); channel-wide
+//! recomputes of more than `RECOMPUTE_INLINE_MAX` listings run there too, as jobs
+//! ([`crate::jobs`]).
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -13,19 +17,21 @@ use std::time::Duration;
 use serde::Serialize;
 use stocksync_core::{
     listing_row_key, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId, ListingKey,
-    ListingStatus, PreviewRequest, Snapshot, Target,
+    Outcome, PreviewRequest, Snapshot, Target,
 };
 use worker::{
     durable_object, js_sys, wasm_bindgen, Date, Delay, DurableObject, Env, Request, Response,
-    Result, ScheduledTime, SqlStorage, State,
+    Result, ScheduledTime, SqlStorage, State, Url,
 };
 
 use crate::delivery::{self, Attempt, Next};
 use crate::http::{self, ApiError, Body, Reply};
+use crate::jobs;
 use crate::mirror;
 use crate::routes::{self, Route};
 use crate::signature;
-use crate::store::{self, Batch, DemoWrite};
+use crate::store::{self, Batch, DemoWrite, SqlStore};
+use crate::views;
 use crate::{AUTH_HEADER, CONFIG_BINDING, SIGNATURE_HEADER, TENANT_HEADER};
 
 /// After a failed KV mirror write, try again this much later.
@@ -37,6 +43,38 @@ const KV_OPS_PER_ALARM: usize = 800;
 /// Batches one alarm run delivers before it hands over to the next alarm.
 const MAX_ROUNDS: usize = 20;
 
+/// The Ledger's bounds, from vars (defaults for production; the tests set tiny ones so that
+/// eviction, paging and jobs run on every test).
+#[derive(Copy, Clone, Debug)]
+pub struct Limits {
+    /// Rows the working set may hold before it is evicted (`LEDGER_MAX_ROWS`).
+    pub max_rows: usize,
+    /// A channel-wide recompute of at most this many listings runs inside the request; more
+    /// is a background job (`RECOMPUTE_INLINE_MAX`, SPEC §5.1: 1,000).
+    pub inline_max: i64,
+    /// Listings per page of a recompute, and per job step (`JOB_PAGE`).
+    pub page: usize,
+    /// Job steps one alarm run makes before it lets the next alarm continue (`JOB_STEPS`).
+    pub job_steps: usize,
+}
+
+impl Limits {
+    pub fn from_env(env: &Env) -> Limits {
+        let var = |name: &str, default: u64| -> u64 {
+            env.var(name)
+                .ok()
+                .and_then(|v| v.to_string().trim().parse().ok())
+                .unwrap_or(default)
+        };
+        Limits {
+            max_rows: var("LEDGER_MAX_ROWS", 20_000) as usize,
+            inline_max: var("RECOMPUTE_INLINE_MAX", 1_000) as i64,
+            page: var("JOB_PAGE", 500).clamp(1, 5_000) as usize,
+            job_steps: var("JOB_STEPS", 8).clamp(1, 1_000) as usize,
+        }
+    }
+}
+
 #[durable_object]
 #[derive(Debug)]
 pub struct Ledger {
@@ -45,18 +83,7 @@ pub struct Ledger {
     hub: RefCell<Option<Hub>>,
     tenant: RefCell<Option<String>>,
     kv_flushing: Cell<bool>,
-}
-
-/// A change to apply: an event, or a whole snapshot.
-enum Change {
-    Event(Event),
-    Import(Snapshot),
-}
-
-/// `GET /v1/sync`.
-#[derive(Serialize)]
-struct SyncBody {
-    listings: Vec<ListingStatus>,
+    limits: Limits,
 }
 
 /// `GET` / `PUT /v1/demo/{channel}/{listing}`: the demo marketplace's own copy of a listing.
@@ -78,8 +105,15 @@ struct Received {
     seq: i64,
 }
 
+/// `202` for a change whose recompute runs in the background.
+#[derive(Serialize)]
+struct Accepted {
+    job: String,
+    listings: i64,
+}
+
 impl Ledger {
-    fn sql(&self) -> SqlStorage {
+    pub fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
 
@@ -111,38 +145,42 @@ impl Ledger {
         }
 
         if let Some(event) = routes::event(&route, &body)? {
-            return self.change(Change::Event(event)).await;
+            return self.change(event).await;
         }
         match route {
             Route::ItemGet(sku) => {
-                let view = self.with_hub(|hub| hub.item_view(&sku))?;
+                let view = self.with_working_set(|hub, st| {
+                    hub.prefetch_sku(&sku, st)?;
+                    Ok(hub.item_view(&sku))
+                })?;
                 match view {
                     Some(v) => http::ok(&v),
                     None => Err(ApiError::not_found(format!("no item {sku:?}"))),
                 }
             }
             Route::Sync => {
+                let query = views::SyncQuery::parse(&url)?;
                 let policy = delivery::policy(&self.env);
-                http::ok(&SyncBody {
-                    listings: self.with_hub(|hub| hub.sync_status(&policy))?,
-                })
+                let sql = self.sql();
+                let page = self
+                    .with_working_set(|hub, st| views::sync_page(hub, st, &sql, &query, &policy))?;
+                http::ok(&page)
             }
+            Route::Stats => {
+                let sql = self.sql();
+                let resident = self.with_hub(|hub| hub.resident())?;
+                http::ok(&views::stats(&sql, resident)?)
+            }
+            Route::Job(id) => match store::job_get(&self.sql(), &id)? {
+                Some(job) => http::ok(&jobs::view(&job)),
+                None => Err(ApiError::not_found(format!("no job {id:?}"))),
+            },
             Route::Preview => {
                 let request: PreviewRequest = body.json()?;
-                http::ok(&self.with_hub(|hub| hub.preview(request.events))??)
+                self.preview(request).map(|p| http::ok(&p))?
             }
-            Route::Export => {
-                let secrets = url
-                    .query_pairs()
-                    .any(|(k, v)| k == "include_secrets" && v == "true");
-                let snapshot = self.with_hub(Hub::snapshot)?;
-                http::ok(&if secrets {
-                    snapshot
-                } else {
-                    snapshot.redacted()
-                })
-            }
-            Route::Import => self.change(Change::Import(body.json()?)).await,
+            Route::Export => self.export(&url),
+            Route::Import => self.import(body.json()?).await,
             Route::DemoGet(channel, listing) => self.demo(channel, listing, None).await,
             Route::DemoPut(channel, listing) => {
                 let edit: DemoEdit = body.json()?;
@@ -178,14 +216,14 @@ impl Ledger {
         Ok(t)
     }
 
-    /// Loads the hub if it is not in memory, and makes sure an alarm is set when work waits.
+    /// Opens the hub (configuration only) if it is not in memory, and makes sure an alarm is
+    /// set when work waits (after a restart the alarm may be gone while pushes or a job wait).
     async fn ensure_loaded(&self) -> std::result::Result<(), ApiError> {
         if self.hub.borrow().is_some() {
             return Ok(());
         }
-        let hub = store::load_hub(&self.sql()).map_err(ApiError::internal)?;
+        let hub = store::open_hub(&self.sql()).map_err(ApiError::internal)?;
         self.hub.replace(Some(hub));
-        // After a restart (or an eviction) the alarm may be gone while pushes still wait.
         if self.state.storage().get_alarm().await?.is_none() {
             self.rearm().await?;
         }
@@ -200,78 +238,178 @@ impl Ledger {
         Ok(f(hub))
     }
 
-    /// Applies a change, stores it with its schedule and mirror marks in one transaction, then
-    /// arms delivery and writes the KV mirror. Answers the outcome.
-    async fn change(&self, change: Change) -> Reply {
+    /// Runs `f` on the working set with the store to prefetch from, then evicts past the
+    /// budget. For reads: nothing `f` does may leave the hub ahead of the store.
+    fn with_working_set<T>(
+        &self,
+        f: impl FnOnce(&mut Hub, &mut SqlStore<'_>) -> std::result::Result<T, ApiError>,
+    ) -> std::result::Result<T, ApiError> {
+        let sql = self.sql();
+        let mut guard = self.hub.borrow_mut();
+        let hub = guard
+            .as_mut()
+            .ok_or_else(|| ApiError::internal("hub not loaded"))?;
+        let result = f(hub, &mut SqlStore { sql: &sql });
+        hub.evict(self.limits.max_rows);
+        result
+    }
+
+    /// Applies an event: prefetch, apply and (for a channel-wide change) its recompute, inline
+    /// or as a job; stores it with its schedule and mirror marks in one transaction, then arms
+    /// delivery and writes the KV mirror. Answers the outcome, or `202` with the job.
+    async fn change(&self, event: Event) -> Reply {
         let now = delivery::now_ms();
-        let (outcome, batch) = {
+        let sql = self.sql();
+        let (outcome, batch, job) = {
             let mut guard = self.hub.borrow_mut();
             let hub = guard
                 .as_mut()
                 .ok_or_else(|| ApiError::internal("hub not loaded"))?;
-            let (outcome, kv) = match change {
-                Change::Event(event) => {
-                    let mirrored = mirrored(&event);
-                    let outcome = hub.apply(event)?;
-                    let kv = match mirrored {
-                        Mirrored::Nothing => Vec::new(),
-                        Mirrored::Channels => vec![mirror::CHANNELS.to_string()],
-                        Mirrored::Listings => outcome
-                            .dirty
-                            .listings
-                            .iter()
-                            .map(mirror::listing_mark)
-                            .collect(),
-                    };
-                    (outcome, kv)
+            let mut st = SqlStore { sql: &sql };
+            let mirrored = mirrored(&event);
+            hub.prefetch(&event, &mut st)?;
+            let mut outcome = hub.apply(event)?;
+            let mut job = None;
+            if let Some(rc) = outcome.recompute.take() {
+                match jobs::plan_recompute(hub, &mut st, &sql, &rc, &self.limits, now)? {
+                    jobs::Recomputed::Inline(step) => {
+                        outcome.pushes.extend(step.pushes);
+                        outcome.skipped.extend(step.skipped);
+                        outcome.dirty.merge(step.dirty);
+                    }
+                    jobs::Recomputed::Job(j) => job = Some(j),
                 }
-                Change::Import(snapshot) => {
-                    let outcome = hub.import(snapshot)?;
-                    (outcome, mirror::import_marks(hub))
-                }
+            }
+            let kv = match mirrored {
+                Mirrored::Nothing => Vec::new(),
+                Mirrored::Channels => vec![mirror::CHANNELS.to_string()],
+                Mirrored::Listings => outcome
+                    .dirty
+                    .listings
+                    .iter()
+                    .map(mirror::listing_mark)
+                    .collect(),
             };
-            let mut batch = Batch {
-                wipe: outcome.dirty.all,
+            let batch = Batch {
                 rows: hub.rows(&outcome.dirty),
                 kv,
+                due: due_now(&outcome, now),
+                jobs: job.iter().cloned().collect(),
                 ..Batch::default()
             };
-            if outcome.dirty.all {
-                // An import may bring pushes that were already waiting: schedule every one.
-                batch.due = hub
-                    .outbox()
-                    .iter()
-                    .map(|(k, _, _)| (listing_row_key(k), now))
-                    .collect();
-            } else {
-                batch.due = outcome
-                    .pushes
-                    .iter()
-                    .map(|p| {
-                        (
-                            listing_row_key(&ListingKey::new(p.channel.clone(), p.listing.clone())),
-                            now,
-                        )
-                    })
-                    .collect();
-            }
-            (outcome, batch)
+            (outcome, batch, job)
         };
-        let deliver = !batch.due.is_empty();
+        let deliver = !batch.due.is_empty() || job.is_some();
         let mirror = !batch.kv.is_empty();
         self.commit(batch).await?;
+        self.evict();
         if deliver {
             self.arm_at(now).await?;
         }
         if mirror {
             self.flush_kv(KV_OPS_PER_REQUEST).await;
         }
+        match job {
+            Some(j) => Ok(http::json(
+                202,
+                &Accepted {
+                    job: j.id,
+                    listings: j.total,
+                },
+            )?),
+            None => http::ok(&outcome),
+        }
+    }
+
+    fn evict(&self) {
+        if let Some(hub) = self.hub.borrow_mut().as_mut() {
+            hub.evict(self.limits.max_rows);
+        }
+    }
+
+    /// `POST /v1/preview`: the events' rows are prefetched into the working set (a
+    /// channel-wide event: the channel's listings, up to the inline limit), then the core
+    /// previews on a copy of the working set only, so the cost follows the events.
+    fn preview(
+        &self,
+        request: PreviewRequest,
+    ) -> std::result::Result<stocksync_core::Preview, ApiError> {
+        let sql = self.sql();
+        let limits = self.limits;
+        self.with_working_set(|hub, st| {
+            for e in &request.events {
+                hub.prefetch(e, st)?;
+                let channels: Vec<ChannelId> = match e {
+                    Event::ChannelPut { id, .. } => vec![id.clone()],
+                    Event::Resync { channel: Some(c) } => vec![c.clone()],
+                    Event::Resync { channel: None } => {
+                        hub.channels().map(|(c, _)| c.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for c in channels {
+                    jobs::prefetch_channel(hub, st, &sql, &c, limits.inline_max)?;
+                }
+            }
+            Ok(hub.preview(request.events)?)
+        })
+    }
+
+    /// `GET /v1/export`: the NDJSON stream for any size (`Accept: application/x-ndjson` or
+    /// `?format=ndjson`), or the single JSON snapshot for a small hub.
+    fn export(&self, url: &Url) -> Reply {
+        let secrets = url
+            .query_pairs()
+            .any(|(k, v)| k == "include_secrets" && v == "true");
+        let snapshot = crate::backup::snapshot(&self.sql())?;
+        http::ok(&if secrets {
+            snapshot
+        } else {
+            snapshot.redacted()
+        })
+    }
+
+    /// `POST /v1/import` of a JSON snapshot (a small hub): replaces the hub. The snapshot is
+    /// checked whole by the core, then written as rows in one transaction.
+    async fn import(&self, snapshot: Snapshot) -> Reply {
+        let now = delivery::now_ms();
+        let (outcome, batch) = {
+            let guard = self.hub.borrow();
+            let hub = guard
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("hub not loaded"))?;
+            // The current channels are in memory: a redacted snapshot keeps their secrets.
+            let mut whole = hub.clone();
+            let outcome = whole.import(snapshot)?;
+            let due = whole
+                .outbox()
+                .iter()
+                .map(|(k, _, _)| (listing_row_key(k), now))
+                .collect();
+            let batch = Batch {
+                wipe: true,
+                rows: whole.all_rows(),
+                kv: mirror::import_marks(&whole),
+                due,
+                ..Batch::default()
+            };
+            (outcome, batch)
+        };
+        let deliver = !batch.due.is_empty();
+        self.commit(batch).await?;
+        // Reopen: the whole snapshot was only needed to check and plan it.
+        self.hub.replace(None);
+        self.ensure_loaded().await?;
+        if deliver {
+            self.arm_at(now).await?;
+        }
+        self.flush_kv(KV_OPS_PER_REQUEST).await;
         http::ok(&outcome)
     }
 
-    /// Commits a batch; if it fails, forgets the in-memory hub so the next request reloads
+    /// Commits a batch; if it fails, forgets the working set so the next request reopens
     /// what was really stored.
-    async fn commit(&self, batch: Batch) -> std::result::Result<(), ApiError> {
+    pub async fn commit(&self, batch: Batch) -> std::result::Result<(), ApiError> {
         if let Err(e) = store::commit(&self.state.storage(), batch).await {
             self.hub.replace(None);
             return Err(ApiError::internal(format!(
@@ -397,38 +535,43 @@ impl Ledger {
     async fn run_alarm(&self) -> std::result::Result<(), ApiError> {
         self.ensure_loaded().await?;
         self.flush_kv(KV_OPS_PER_ALARM).await;
+        self.run_jobs().await?;
         let policy = delivery::policy(&self.env);
+        let sql = self.sql();
         for _ in 0..MAX_ROUNDS {
             let now = delivery::now_ms();
-            let due = store::due(&self.sql(), now, delivery::BATCH)?;
+            let due = store::due(&sql, now, delivery::BATCH)?;
             if due.is_empty() {
                 break;
             }
             let mut batch = Batch::default();
             let mut attempts = Vec::new();
-            self.with_hub(|hub| {
+            self.with_working_set(|hub, st| {
                 for row_key in due {
-                    match parse_listing_key(&row_key) {
-                        Some(key) => match hub.pending(&key) {
-                            Some((pending, failed)) => {
-                                attempts.push(Attempt::new(hub, key, row_key, pending, failed))
-                            }
-                            None => batch.undue.push(row_key),
-                        },
+                    let Some(key) = parse_listing_key(&row_key) else {
+                        batch.undue.push(row_key);
+                        continue;
+                    };
+                    hub.prefetch_listing(&key, st)?;
+                    match hub.pending(&key) {
+                        Some((pending, failed)) => {
+                            attempts.push(Attempt::new(hub, key, row_key, pending, failed))
+                        }
                         None => batch.undue.push(row_key),
                     }
                 }
+                Ok(())
             })?;
+            // Other requests run while the pushes are out: the working set may be evicted, so
+            // each result is prefetched again before the core records it.
             let results = delivery::deliver(&attempts).await;
             let now = delivery::now_ms();
-            {
-                let mut guard = self.hub.borrow_mut();
-                let hub = guard
-                    .as_mut()
-                    .ok_or_else(|| ApiError::internal("hub not loaded"))?;
+            self.with_working_set(|hub, st| {
                 let mut dirty = Dirty::default();
                 for (a, result) in attempts.iter().zip(&results) {
-                    match hub.apply(a.result_event(result)) {
+                    let event = a.result_event(result);
+                    hub.prefetch(&event, st)?;
+                    match hub.apply(event) {
                         Ok(out) => dirty.merge(out.dirty),
                         Err(e) => worker::console_error!("recording delivery of {}: {e}", a.key),
                     }
@@ -446,10 +589,57 @@ impl Ledger {
                     }
                 }
                 batch.rows = hub.rows(&dirty);
-            }
+                Ok(())
+            })
+            .inspect_err(|_| {
+                // Recorded results were not stored: drop them with the working set.
+                self.hub.replace(None);
+            })?;
             self.commit(batch).await?;
+            self.evict();
         }
         self.rearm().await?;
+        Ok(())
+    }
+
+    /// Advances the running background jobs by a bounded number of steps, each its own
+    /// transaction, so orders interleave between them.
+    async fn run_jobs(&self) -> std::result::Result<(), ApiError> {
+        let sql = self.sql();
+        for _ in 0..self.limits.job_steps {
+            let Some(mut job) = store::job_running(&sql)? else {
+                return Ok(());
+            };
+            let now = delivery::now_ms();
+            let batch = {
+                let mut guard = self.hub.borrow_mut();
+                let hub = guard
+                    .as_mut()
+                    .ok_or_else(|| ApiError::internal("hub not loaded"))?;
+                let mut st = SqlStore { sql: &sql };
+                match jobs::step(hub, &mut st, &sql, &mut job, &self.limits) {
+                    Ok(out) => Batch {
+                        rows: hub.rows(&out.dirty),
+                        due: due_now(&out, now),
+                        jobs: vec![job],
+                        ..Batch::default()
+                    },
+                    Err(e) => {
+                        // What the step changed in memory is not stored: forget it.
+                        *guard = None;
+                        job.state = "failed".into();
+                        job.error = Some(e.message);
+                        Batch {
+                            jobs: vec![job],
+                            ..Batch::default()
+                        }
+                    }
+                }
+            };
+            self.commit(batch).await?;
+            self.ensure_loaded().await?;
+            self.evict();
+        }
         Ok(())
     }
 
@@ -490,7 +680,7 @@ impl Ledger {
         let sql = self.sql();
         let mut spent = 0;
         loop {
-            let marks = store::kv_dirty(&sql).map_err(|e| e.to_string())?;
+            let marks = store::kv_dirty(&sql, budget.max(1)).map_err(|e| e.to_string())?;
             if marks.is_empty() {
                 return Ok(true);
             }
@@ -499,7 +689,7 @@ impl Ledger {
                     return Ok(false);
                 }
                 let ops = self
-                    .with_hub(|hub| mirror::ops(hub, &tenant, &mark.key))
+                    .with_working_set(|hub, st| mirror::ops(hub, st, &tenant, &mark.key))
                     .map_err(|e| e.message)?;
                 for op in ops {
                     spent += 1;
@@ -526,6 +716,20 @@ fn mirrored(event: &Event) -> Mirrored {
     }
 }
 
+/// Every pushed listing's schedule row, due now.
+fn due_now(outcome: &Outcome, now: i64) -> Vec<(String, i64)> {
+    outcome
+        .pushes
+        .iter()
+        .map(|p| {
+            (
+                listing_row_key(&ListingKey::new(p.channel.clone(), p.listing.clone())),
+                now,
+            )
+        })
+        .collect()
+}
+
 fn parse_listing_key(row_key: &str) -> Option<ListingKey> {
     let (channel, listing) = serde_json::from_str::<(String, String)>(row_key).ok()?;
     Some(ListingKey::new(
@@ -539,12 +743,14 @@ impl DurableObject for Ledger {
         if let Err(e) = state.storage().sql().exec(store::SCHEMA, None) {
             worker::console_error!("Ledger schema: {e}");
         }
+        let limits = Limits::from_env(&env);
         Self {
             state,
             env,
             hub: RefCell::new(None),
             tenant: RefCell::new(None),
             kv_flushing: Cell::new(false),
+            limits,
         }
     }
 

@@ -11,13 +11,16 @@
 //!                  the KV mirror is written (mirror.rs)
 //! ```
 
+mod backup;
 mod delivery;
 mod http;
+mod jobs;
 mod ledger;
 mod mirror;
 mod routes;
 mod signature;
 mod store;
+mod views;
 
 pub use ledger::Ledger;
 

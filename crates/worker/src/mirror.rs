@@ -92,25 +92,40 @@ pub enum Op {
     Prune(String, BTreeSet<String>),
 }
 
-/// The KV writes that bring `mark` up to date with `hub`, read now (synchronously), so they
-/// describe one state even if the hub changes while they are written.
-pub fn ops(hub: &Hub, tenant: &str, mark: &str) -> Vec<Op> {
+/// The KV writes that bring `mark` up to date with the hub, read now (synchronously, the
+/// listing prefetched into the working set), so they describe one state even if the hub
+/// changes while they are written.
+pub fn ops(
+    hub: &mut Hub,
+    st: &mut crate::store::SqlStore<'_>,
+    tenant: &str,
+    mark: &str,
+) -> Result<Vec<Op>, crate::http::ApiError> {
     if mark == CHANNELS {
-        return vec![Op::Put(channels_key(tenant), channels_json(hub))];
+        return Ok(vec![Op::Put(channels_key(tenant), channels_json(hub))]);
     }
     if mark == PRUNE {
-        let keep = hub
-            .listing_keys()
-            .filter(|key| hub.mapping(key).is_some())
-            .map(|key| mapping_key(tenant, key.channel.as_str(), key.listing.as_str()))
-            .collect();
-        return vec![Op::Prune(mapping_prefix(tenant), keep)];
+        // After an import: keep the linked listings the tables hold (a small hub: the JSON
+        // snapshot's limit bounds this set).
+        let mut keep = BTreeSet::new();
+        for row in crate::store::query(
+            st.sql,
+            "SELECT channel, listing FROM listings WHERE sku IS NOT NULL",
+            vec![],
+        )? {
+            if let [worker::SqlStorageValue::String(c), worker::SqlStorageValue::String(l)] =
+                row.as_slice()
+            {
+                keep.insert(mapping_key(tenant, c, l));
+            }
+        }
+        return Ok(vec![Op::Prune(mapping_prefix(tenant), keep)]);
     }
     let Some(row_key) = mark.strip_prefix(LISTING) else {
-        return Vec::new(); // an unknown mark: nothing to write
+        return Ok(Vec::new()); // an unknown mark: nothing to write
     };
     let Ok((channel, listing)) = serde_json::from_str::<(String, String)>(row_key) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let k = mapping_key(tenant, &channel, &listing);
     let key = ChannelId::new(channel.as_str()).and_then(|c| {
@@ -119,10 +134,14 @@ pub fn ops(hub: &Hub, tenant: &str, mark: &str) -> Vec<Op> {
             stocksync_core::ListingId::new(listing.as_str())?,
         ))
     });
-    match key.ok().and_then(|key| hub.mapping(&key)) {
+    let Ok(key) = key else {
+        return Ok(vec![Op::Delete(k)]);
+    };
+    hub.prefetch_listing(&key, st)?;
+    Ok(match hub.mapping(&key) {
         Some(m) => vec![Op::Put(k, wire::to_json(&m))],
         None => vec![Op::Delete(k)],
-    }
+    })
 }
 
 /// Runs one KV write.

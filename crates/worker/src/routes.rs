@@ -30,6 +30,8 @@ pub enum Route {
     OrderShip(ChannelId, OrderRef),
     Sync,
     Resync,
+    Stats,
+    Job(String),
     Preview,
     Export,
     Import,
@@ -113,6 +115,14 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             Post => Ok(Route::Resync),
             _ => wrong("POST"),
         },
+        ["stats"] => match m {
+            Get => Ok(Route::Stats),
+            _ => wrong("GET"),
+        },
+        ["jobs", j] => match m {
+            Get => Ok(Route::Job(decode(j)?)),
+            _ => wrong("GET"),
+        },
         ["preview"] => match m {
             Post => Ok(Route::Preview),
             _ => wrong("POST"),
@@ -184,6 +194,8 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
         | Route::ChannelsList
         | Route::MappingGet(..)
         | Route::Sync
+        | Route::Stats
+        | Route::Job(_)
         | Route::Preview
         | Route::Export
         | Route::Import

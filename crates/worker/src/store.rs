@@ -1,44 +1,283 @@
-//! The Ledger's SQLite tables, and the one write path: a [`Batch`] committed in a single
-//! `storage().transaction`, so an event's rows (reservation, idempotency record, outbox), its
-//! delivery schedule and its KV-mirror intents are stored together or not at all.
+//! The Ledger's SQLite tables, laid out for lookups by what events touch, the core's
+//! [`Store`] over them (synchronous: `sql.exec` is), and the one write path: a [`Batch`]
+//! committed in a single `storage().transaction`, so an event's rows (reservation, idempotency
+//! record, outbox), its delivery schedule, job progress and KV-mirror intents are stored
+//! together or not at all.
 //!
-//! | table | holds |
-//! | --- | --- |
-//! | `rows(tbl, key, json)` | the hub itself, as the core's [`Row`]s ([`Hub::rows`] / [`Hub::from_rows`]) |
-//! | `schedule(key, due_ms)` | listings with a push waiting, and when to try next |
-//! | `demo(channel, listing, …)` | the demo marketplace's own copy of its listings |
-//! | `kv_dirty(key, gen)` | KV mirror keys not yet written (retried by the alarm) |
-//! | `meta(k, v)` | the tenant name, for the alarm (which has no request to read it from) |
+//! | table | holds | looked up by |
+//! | --- | --- | --- |
+//! | `locations(id, json)`, `channels(id, json)` | configuration, loaded whole when the object wakes | — |
+//! | `items(sku, json)` | on hand *and reserved* per location, or components ([`ItemRecord`]) | sku |
+//! | `parts(component, composite)` | which composites name a component | component |
+//! | `listings(channel, listing, sku, class, attempts, json)` | link and sync state ([`ListingRecord`]) | (channel, listing): paging; `sku`: a sku's listings; `(channel, class, attempts)`: status filters |
+//! | `listing_counts(channel, class, attempts, n)` | listings per sync class, kept by triggers | `GET /v1/sync`'s counts |
+//! | `orders(channel, ord, open, json)`, `adjustments(ref, json)` | idempotency records | key |
+//! | `schedule(key, due_ms)` | listings with a push waiting, and when to try next | due time |
+//! | `jobs(id, …)` | background recomputes and their cursors | id; state |
+//! | `demo(channel, listing, …)` | the demo marketplace's own copy of its listings | key |
+//! | `kv_dirty(key, gen)` | KV mirror keys not yet written (retried by the alarm) | — |
+//! | `meta(k, v)` | the tenant name, `next_seq`, the job counter | k |
 
 use serde::Deserialize;
-use stocksync_core::{Hub, Row};
+use stocksync_core::{
+    wire, AdjustRef, AdjustmentRecord, ChannelId, Error as CoreError, Hub, ItemRecord, ListingKey,
+    ListingRecord, LocationId, Order, OrderRef, Row, Sku, Store,
+};
 use worker::{SqlStorage, SqlStorageValue, Storage};
 
 pub const SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS rows (tbl TEXT NOT NULL, key TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (tbl, key));
+CREATE TABLE IF NOT EXISTS locations (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parts (component TEXT NOT NULL, composite TEXT NOT NULL, PRIMARY KEY (component, composite)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (channel TEXT NOT NULL, listing TEXT NOT NULL, sku TEXT, class INTEGER NOT NULL, attempts INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, listing)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS listings_by_sku ON listings (sku) WHERE sku IS NOT NULL;
+CREATE INDEX IF NOT EXISTS listings_by_class ON listings (channel, class, attempts, listing);
+CREATE TABLE IF NOT EXISTS listing_counts (channel TEXT NOT NULL, class INTEGER NOT NULL, attempts INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (channel, class, attempts)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS listing_counts_ins AFTER INSERT ON listings BEGIN
+  INSERT INTO listing_counts (channel, class, attempts, n) VALUES (new.channel, new.class, new.attempts, 1)
+    ON CONFLICT (channel, class, attempts) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS listing_counts_del AFTER DELETE ON listings BEGIN
+  UPDATE listing_counts SET n = n - 1 WHERE channel = old.channel AND class = old.class AND attempts = old.attempts;
+END;
+CREATE TRIGGER IF NOT EXISTS listing_counts_upd AFTER UPDATE OF class, attempts ON listings
+  WHEN old.class != new.class OR old.attempts != new.attempts BEGIN
+  UPDATE listing_counts SET n = n - 1 WHERE channel = old.channel AND class = old.class AND attempts = old.attempts;
+  INSERT INTO listing_counts (channel, class, attempts, n) VALUES (new.channel, new.class, new.attempts, 1)
+    ON CONFLICT (channel, class, attempts) DO UPDATE SET n = n + 1;
+END;
+CREATE TABLE IF NOT EXISTS orders (channel TEXT NOT NULL, ord TEXT NOT NULL, open INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, ord)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS adjustments (ref TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedule (key TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS schedule_by_due ON schedule (due_ms, key);
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, channels TEXT NOT NULL, resync INTEGER NOT NULL, at_channel INTEGER NOT NULL, after TEXT, done INTEGER NOT NULL, total INTEGER NOT NULL, error TEXT, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo (channel TEXT NOT NULL, listing TEXT NOT NULL, quantity INTEGER NOT NULL, recv_quantity INTEGER, recv_seq INTEGER, edited INTEGER NOT NULL, PRIMARY KEY (channel, listing));
 CREATE TABLE IF NOT EXISTS kv_dirty (key TEXT PRIMARY KEY, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);";
 
-#[derive(Debug, Deserialize)]
-struct StoredRow {
-    tbl: String,
-    key: String,
-    json: String,
+fn core_err(e: worker::Error) -> CoreError {
+    CoreError::storage(e)
 }
 
-/// Loads the whole hub (the core checks it as carefully as the events that built it).
-pub fn load_hub(sql: &SqlStorage) -> Result<Hub, String> {
-    let rows: Vec<StoredRow> = sql
-        .exec("SELECT tbl, key, json FROM rows", None)
-        .and_then(|c| c.to_array())
-        .map_err(|e| format!("reading rows: {e}"))?;
-    Hub::from_rows(
-        rows.iter()
-            .map(|r| (r.tbl.as_str(), r.key.as_str(), r.json.as_str())),
+/// Every row of a query's first column, as text.
+fn texts(sql: &SqlStorage, query: &str, args: Vec<SqlStorageValue>) -> worker::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for row in sql.exec(query, args)?.raw() {
+        if let Some(SqlStorageValue::String(s)) = row?.into_iter().next() {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn text(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> worker::Result<Option<String>> {
+    Ok(texts(sql, query, args)?.into_iter().next())
+}
+
+fn int(sql: &SqlStorage, query: &str, args: Vec<SqlStorageValue>) -> worker::Result<i64> {
+    let first = sql.exec(query, args)?.raw().next().transpose()?;
+    Ok(match first.and_then(|row| row.into_iter().next()) {
+        Some(SqlStorageValue::Integer(n)) => n,
+        Some(SqlStorageValue::Float(f)) => f as i64,
+        _ => 0,
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, CoreError> {
+    wire::from_json(json)
+        .map_err(|e| CoreError::storage(format!("a stored row does not parse: {e}")))
+}
+
+/// The core's [`Store`] over the Ledger's tables.
+#[derive(Debug)]
+pub struct SqlStore<'a> {
+    pub sql: &'a SqlStorage,
+}
+
+impl Store for SqlStore<'_> {
+    fn item(&mut self, sku: &Sku) -> Result<Option<ItemRecord>, CoreError> {
+        text(
+            self.sql,
+            "SELECT json FROM items WHERE sku = ?",
+            vec![sku.as_str().into()],
+        )
+        .map_err(core_err)?
+        .map(|j| parse(&j))
+        .transpose()
+    }
+
+    fn parents(&mut self, sku: &Sku) -> Result<Vec<Sku>, CoreError> {
+        texts(
+            self.sql,
+            "SELECT composite FROM parts WHERE component = ? ORDER BY composite",
+            vec![sku.as_str().into()],
+        )
+        .map_err(core_err)?
+        .into_iter()
+        .map(|s| Sku::new(s).map_err(|e| CoreError::storage(e.message)))
+        .collect()
+    }
+
+    fn listings_of(&mut self, sku: &Sku) -> Result<Vec<ListingRecord>, CoreError> {
+        texts(
+            self.sql,
+            "SELECT json FROM listings WHERE sku = ? ORDER BY channel, listing",
+            vec![sku.as_str().into()],
+        )
+        .map_err(core_err)?
+        .iter()
+        .map(|j| parse(j))
+        .collect()
+    }
+
+    fn listing(&mut self, key: &ListingKey) -> Result<Option<ListingRecord>, CoreError> {
+        text(
+            self.sql,
+            "SELECT json FROM listings WHERE channel = ? AND listing = ?",
+            vec![key.channel.as_str().into(), key.listing.as_str().into()],
+        )
+        .map_err(core_err)?
+        .map(|j| parse(&j))
+        .transpose()
+    }
+
+    fn order(&mut self, channel: &ChannelId, order: &OrderRef) -> Result<Option<Order>, CoreError> {
+        text(
+            self.sql,
+            "SELECT json FROM orders WHERE channel = ? AND ord = ?",
+            vec![channel.as_str().into(), order.as_str().into()],
+        )
+        .map_err(core_err)?
+        .map(|j| parse(&j))
+        .transpose()
+    }
+
+    fn adjustment(&mut self, r: &AdjustRef) -> Result<Option<AdjustmentRecord>, CoreError> {
+        text(
+            self.sql,
+            "SELECT json FROM adjustments WHERE ref = ?",
+            vec![r.as_str().into()],
+        )
+        .map_err(core_err)?
+        .map(|j| parse(&j))
+        .transpose()
+    }
+}
+
+/// Opens the backed hub: configuration and `next_seq` only, whatever the catalogue's size.
+pub fn open_hub(sql: &SqlStorage) -> Result<Hub, String> {
+    let pairs = |table: &str| -> worker::Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for row in sql
+            .exec(&format!("SELECT id, json FROM {table} ORDER BY id"), None)?
+            .raw()
+        {
+            let mut row = row?.into_iter();
+            if let (Some(SqlStorageValue::String(k)), Some(SqlStorageValue::String(v))) =
+                (row.next(), row.next())
+            {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    };
+    let locations = pairs("locations").map_err(|e| format!("reading locations: {e}"))?;
+    let channels = pairs("channels").map_err(|e| format!("reading channels: {e}"))?;
+    let next_seq = meta_get(sql, "next_seq")
+        .map_err(|e| e.to_string())?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let locations = locations
+        .iter()
+        .map(|(k, v)| Ok((LocationId::new(k.as_str())?, v.as_str())))
+        .collect::<Result<Vec<_>, CoreError>>()
+        .map_err(|e| e.to_string())?;
+    let channels = channels
+        .iter()
+        .map(|(k, v)| Ok((ChannelId::new(k.as_str())?, v.as_str())))
+        .collect::<Result<Vec<_>, CoreError>>()
+        .map_err(|e| e.to_string())?;
+    Hub::open(locations, channels, next_seq)
+        .map_err(|e| format!("stored configuration does not load: {e}"))
+}
+
+/// One page of a channel's listings, in id order, after `after` (exclusive).
+pub fn channel_page(
+    sql: &SqlStorage,
+    channel: &ChannelId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ListingRecord>, CoreError> {
+    texts(
+        sql,
+        "SELECT json FROM listings WHERE channel = ? AND listing > ? ORDER BY listing LIMIT ?",
+        vec![
+            channel.as_str().into(),
+            after.unwrap_or("").into(),
+            (limit as i64).into(),
+        ],
     )
-    .map_err(|e| format!("stored rows do not load: {e}"))
+    .map_err(core_err)?
+    .iter()
+    .map(|j| parse(j))
+    .collect()
+}
+
+/// How many listings a channel has (from the trigger-kept counts: no scan).
+pub fn channel_listing_count(sql: &SqlStorage, channel: Option<&ChannelId>) -> worker::Result<i64> {
+    match channel {
+        Some(c) => int(
+            sql,
+            "SELECT COALESCE(SUM(n), 0) FROM listing_counts WHERE channel = ?",
+            vec![c.as_str().into()],
+        ),
+        None => int(
+            sql,
+            "SELECT COALESCE(SUM(n), 0) FROM listing_counts",
+            vec![],
+        ),
+    }
+}
+
+/// `(channel, class, attempts, n)` groups of the trigger-kept counts.
+pub fn count_groups(sql: &SqlStorage) -> worker::Result<Vec<(String, i64, i64, i64)>> {
+    let mut out = Vec::new();
+    for row in sql
+        .exec(
+            "SELECT channel, class, attempts, n FROM listing_counts WHERE n != 0",
+            None,
+        )?
+        .raw()
+    {
+        let row = row?;
+        if let [SqlStorageValue::String(c), a, b, n] = row.as_slice() {
+            let i = |v: &SqlStorageValue| match v {
+                SqlStorageValue::Integer(n) => *n,
+                SqlStorageValue::Float(f) => *f as i64,
+                _ => 0,
+            };
+            out.push((c.clone(), i(a), i(b), i(n)));
+        }
+    }
+    Ok(out)
+}
+
+/// Rows of a free query as raw values (the paged sync view builds its own `WHERE`).
+pub fn query(
+    sql: &SqlStorage,
+    q: &str,
+    args: Vec<SqlStorageValue>,
+) -> worker::Result<Vec<Vec<SqlStorageValue>>> {
+    sql.exec(q, args)?.raw().collect()
+}
+
+pub fn count(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> worker::Result<i64> {
+    int(sql, q, args)
 }
 
 /// One change to the demo marketplace's own copy of a listing.
@@ -60,10 +299,29 @@ pub enum DemoWrite {
     },
 }
 
+/// A background job's progress, as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    /// The channels to walk, in order (JSON array of ids).
+    pub channels: Vec<String>,
+    pub resync: bool,
+    /// Index into `channels` of the channel being walked.
+    pub at_channel: i64,
+    /// The last listing id done in that channel.
+    pub after: Option<String>,
+    pub done: i64,
+    pub total: i64,
+    pub error: Option<String>,
+    pub created_ms: i64,
+}
+
 /// Everything one step writes, committed atomically by [`commit`].
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Replace the whole hub (an import): rows and schedule are emptied first.
+    /// Replace the whole hub (the first chunk of a restore): every hub table is emptied first.
     pub wipe: bool,
     pub rows: Vec<Row>,
     /// Listing keys (the core's listing row keys) to deliver at `due_ms`.
@@ -73,6 +331,8 @@ pub struct Batch {
     pub demo: Vec<DemoWrite>,
     /// KV mirror keys to (re)write after the commit.
     pub kv: Vec<String>,
+    /// Jobs created or advanced.
+    pub jobs: Vec<JobRow>,
 }
 
 impl Batch {
@@ -83,19 +343,29 @@ impl Batch {
             && self.undue.is_empty()
             && self.demo.is_empty()
             && self.kv.is_empty()
+            && self.jobs.is_empty()
     }
 
-    fn write(self, sql: &SqlStorage) -> worker::Result<()> {
+    pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
         if self.wipe {
-            sql.exec("DELETE FROM rows", None)?;
-            sql.exec("DELETE FROM schedule", None)?;
+            for t in [
+                "locations",
+                "channels",
+                "items",
+                "parts",
+                "listings",
+                "listing_counts",
+                "orders",
+                "adjustments",
+                "schedule",
+                "jobs",
+            ] {
+                sql.exec(&format!("DELETE FROM {t}"), None)?;
+            }
+            sql.exec("DELETE FROM meta WHERE k = 'next_seq'", None)?;
         }
         for row in self.rows {
-            sql.exec(
-                "INSERT INTO rows (tbl, key, json) VALUES (?, ?, ?) \
-                 ON CONFLICT (tbl, key) DO UPDATE SET json = excluded.json",
-                vec![row.table.name().into(), row.key.into(), row.json.into()],
-            )?;
+            write_row(sql, row)?;
         }
         for key in self.undue {
             sql.exec("DELETE FROM schedule WHERE key = ?", vec![key.into()])?;
@@ -131,8 +401,88 @@ impl Batch {
                 vec![key.into()],
             )?;
         }
+        for j in self.jobs {
+            sql.exec(
+                "INSERT OR REPLACE INTO jobs (id, kind, state, channels, resync, at_channel, after, done, total, error, created_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    j.id.into(),
+                    j.kind.into(),
+                    j.state.into(),
+                    wire::to_json(&j.channels).into(),
+                    (j.resync as i64).into(),
+                    j.at_channel.into(),
+                    j.after.into(),
+                    j.done.into(),
+                    j.total.into(),
+                    j.error.into(),
+                    j.created_ms.into(),
+                ],
+            )?;
+        }
         Ok(())
     }
+}
+
+fn write_row(sql: &SqlStorage, row: Row) -> worker::Result<()> {
+    match row {
+        Row::Location { id, json } => sql.exec(
+            "INSERT OR REPLACE INTO locations (id, json) VALUES (?, ?)",
+            vec![id.as_str().into(), json.into()],
+        )?,
+        Row::Channel { id, json } => sql.exec(
+            "INSERT OR REPLACE INTO channels (id, json) VALUES (?, ?)",
+            vec![id.as_str().into(), json.into()],
+        )?,
+        Row::Item { sku, json, components } => {
+            if !components.is_empty() {
+                // A composite's component list may have changed (a stock item never becomes
+                // one while it has parts, so stock items skip this).
+                sql.exec("DELETE FROM parts WHERE composite = ?", vec![sku.as_str().into()])?;
+                for c in components {
+                    sql.exec(
+                        "INSERT OR IGNORE INTO parts (component, composite) VALUES (?, ?)",
+                        vec![c.as_str().into(), sku.as_str().into()],
+                    )?;
+                }
+            }
+            sql.exec(
+                "INSERT INTO items (sku, json) VALUES (?, ?) \
+                 ON CONFLICT (sku) DO UPDATE SET json = excluded.json",
+                vec![sku.as_str().into(), json.into()],
+            )?
+        }
+        Row::Listing { key, sku, class, attempts, json } => sql.exec(
+            "INSERT INTO listings (channel, listing, sku, class, attempts, json) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (channel, listing) DO UPDATE SET sku = excluded.sku, class = excluded.class, \
+             attempts = excluded.attempts, json = excluded.json",
+            vec![
+                key.channel.as_str().into(),
+                key.listing.as_str().into(),
+                sku.map(|s| s.as_str().to_string()).into(),
+                class.code().into(),
+                i64::from(attempts).into(),
+                json.into(),
+            ],
+        )?,
+        Row::Order { channel, order, json } => {
+            let open = json.contains("\"status\":\"open\"");
+            sql.exec(
+                "INSERT INTO orders (channel, ord, open, json) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (channel, ord) DO UPDATE SET open = excluded.open, json = excluded.json",
+                vec![channel.as_str().into(), order.as_str().into(), (open as i64).into(), json.into()],
+            )?
+        }
+        Row::Adjustment { reference, json } => sql.exec(
+            "INSERT OR REPLACE INTO adjustments (ref, json) VALUES (?, ?)",
+            vec![reference.as_str().into(), json.into()],
+        )?,
+        Row::Meta { next_seq } => sql.exec(
+            "INSERT INTO meta (k, v) VALUES ('next_seq', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            vec![next_seq.to_string().into()],
+        )?,
+    };
+    Ok(())
 }
 
 /// Writes `batch` in one transaction: all of it or, on any error, none of it.
@@ -146,37 +496,37 @@ pub async fn commit(storage: &Storage, batch: Batch) -> worker::Result<()> {
         .await
 }
 
-#[derive(Debug, Deserialize)]
-struct KeyRow {
-    key: String,
-}
-
 /// Listing keys due at `now_ms`, earliest first, at most `limit`.
 pub fn due(sql: &SqlStorage, now_ms: i64, limit: i64) -> worker::Result<Vec<String>> {
-    let rows: Vec<KeyRow> = sql
-        .exec(
-            "SELECT key FROM schedule WHERE due_ms <= ? ORDER BY due_ms, key LIMIT ?",
-            vec![now_ms.into(), limit.into()],
-        )?
-        .to_array()?;
-    Ok(rows.into_iter().map(|r| r.key).collect())
+    texts(
+        sql,
+        "SELECT key FROM schedule WHERE due_ms <= ? ORDER BY due_ms, key LIMIT ?",
+        vec![now_ms.into(), limit.into()],
+    )
 }
 
-#[derive(Debug, Deserialize)]
-struct NextRow {
-    next: Option<f64>,
-}
-
-/// When the alarm is next needed: the earliest delivery, or `kv_retry_ms` from now when KV
-/// mirror writes are waiting.
+/// When the alarm is next needed: the earliest delivery, now when a job is running, or
+/// `kv_retry_ms` from now when KV mirror writes are waiting.
 pub fn next_wakeup(sql: &SqlStorage, now_ms: i64, kv_retry_ms: i64) -> worker::Result<Option<i64>> {
-    let row: NextRow = sql
-        .exec("SELECT MIN(due_ms) AS next FROM schedule", None)?
-        .one()?;
-    let mut next = row.next.map(|n| n as i64);
-    if !kv_dirty(sql)?.is_empty() {
-        let kv = now_ms + kv_retry_ms;
-        next = Some(next.map_or(kv, |n| n.min(kv)));
+    let mut next = None;
+    for row in sql.exec("SELECT MIN(due_ms) FROM schedule", None)?.raw() {
+        next = match row?.into_iter().next() {
+            Some(SqlStorageValue::Integer(n)) => Some(n),
+            Some(SqlStorageValue::Float(f)) => Some(f as i64),
+            _ => None,
+        };
+    }
+    let soonest = |next: Option<i64>, at: i64| Some(next.map_or(at, |n: i64| n.min(at)));
+    if int(
+        sql,
+        "SELECT COUNT(*) FROM jobs WHERE state = 'running'",
+        vec![],
+    )? > 0
+    {
+        next = soonest(next, now_ms);
+    }
+    if int(sql, "SELECT COUNT(*) FROM kv_dirty", vec![])? > 0 {
+        next = soonest(next, now_ms + kv_retry_ms);
     }
     Ok(next)
 }
@@ -187,9 +537,13 @@ pub struct DirtyKey {
     pub gen: i64,
 }
 
-pub fn kv_dirty(sql: &SqlStorage) -> worker::Result<Vec<DirtyKey>> {
-    sql.exec("SELECT key, gen FROM kv_dirty ORDER BY key", None)?
-        .to_array()
+/// KV marks to write, at most `limit`.
+pub fn kv_dirty(sql: &SqlStorage, limit: usize) -> worker::Result<Vec<DirtyKey>> {
+    sql.exec(
+        "SELECT key, gen FROM kv_dirty ORDER BY key LIMIT ?",
+        vec![(limit as i64).into()],
+    )?
+    .to_array()
 }
 
 /// Clears a KV intent, unless it was marked again (a newer `gen`) while being written.
@@ -220,16 +574,8 @@ pub fn demo_get(sql: &SqlStorage, channel: &str, listing: &str) -> worker::Resul
     Ok(rows.into_iter().next())
 }
 
-#[derive(Debug, Deserialize)]
-struct MetaRow {
-    v: String,
-}
-
 pub fn meta_get(sql: &SqlStorage, k: &str) -> worker::Result<Option<String>> {
-    let rows: Vec<MetaRow> = sql
-        .exec("SELECT v FROM meta WHERE k = ?", vec![k.into()])?
-        .to_array()?;
-    Ok(rows.into_iter().next().map(|r| r.v))
+    text(sql, "SELECT v FROM meta WHERE k = ?", vec![k.into()])
 }
 
 pub fn meta_set(sql: &SqlStorage, k: &str, v: &str) -> worker::Result<()> {
@@ -238,4 +584,68 @@ pub fn meta_set(sql: &SqlStorage, k: &str, v: &str) -> worker::Result<()> {
         vec![SqlStorageValue::from(k), v.into()],
     )?;
     Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct StoredJob {
+    id: String,
+    kind: String,
+    state: String,
+    channels: String,
+    resync: i64,
+    at_channel: i64,
+    after: Option<String>,
+    done: i64,
+    total: i64,
+    error: Option<String>,
+    created_ms: i64,
+}
+
+fn job_rows(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> worker::Result<Vec<JobRow>> {
+    let rows: Vec<StoredJob> = sql.exec(q, args)?.to_array()?;
+    Ok(rows
+        .into_iter()
+        .map(|j| JobRow {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            channels: serde_json::from_str(&j.channels).unwrap_or_default(),
+            resync: j.resync != 0,
+            at_channel: j.at_channel,
+            after: j.after,
+            done: j.done,
+            total: j.total,
+            error: j.error,
+            created_ms: j.created_ms,
+        })
+        .collect())
+}
+
+pub fn job_get(sql: &SqlStorage, id: &str) -> worker::Result<Option<JobRow>> {
+    Ok(
+        job_rows(sql, "SELECT * FROM jobs WHERE id = ?", vec![id.into()])?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// The oldest running job, if any.
+pub fn job_running(sql: &SqlStorage) -> worker::Result<Option<JobRow>> {
+    Ok(job_rows(
+        sql,
+        "SELECT * FROM jobs WHERE state = 'running' ORDER BY created_ms, id LIMIT 1",
+        vec![],
+    )?
+    .into_iter()
+    .next())
+}
+
+/// A new job id, unique in this tenant.
+pub fn next_job_id(sql: &SqlStorage) -> worker::Result<String> {
+    let n = meta_get(sql, "job_counter")?
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    meta_set(sql, "job_counter", &n.to_string())?;
+    Ok(format!("job-{n}"))
 }

@@ -366,7 +366,7 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) fn channel_listings(&self, channel: &ChannelId) -> Vec<ListingKey> {
+    pub(crate) fn channel_listings(&self, channel: &ChannelId) -> Vec<ListingKey> {
         self.by_channel
             .get(channel)
             .into_iter()

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod demo;
+mod jobs;
 mod mirror;
 mod orders;
 mod restart;

@@ -13,6 +13,8 @@ fn restarting_wrangler_dev_loses_nothing_and_delivers_what_was_waiting() {
     let receiver = Receiver::start();
     receiver.set_down(true);
     let vars = [
+        ("LEDGER_MAX_ROWS", "3"),
+        ("JOB_PAGE", "2"),
         ("ALLOW_TENANT_HEADER", "1"),
         ("RETRY_BASE_MS", "100"),
         ("RETRY_MAX_MS", "200"),

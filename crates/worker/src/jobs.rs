@@ -1,0 +1,166 @@
+//! Channel-wide recomputes (a channel's rules, locations or enabled flag; a resync) in bounded
+//! steps. The change itself commits at once; the core left its planning to us as a
+//! [`Recompute`]. Up to `RECOMPUTE_INLINE_MAX` listings it runs inside the request, page by
+//! page; beyond that it becomes a job in the `jobs` table that the alarm advances one page per
+//! transaction, with orders answered in between. Every page is planned from the state at that
+//! moment, so the job converges (SPEC §7.6) when it ends; a restart resumes it from its stored
+//! cursor.
+//!
+//! Two jobs may walk the same channel (a second rule change while the first still runs): both
+//! plan from the current state, so the later one's pushes are the ones that count and the
+//! earlier one's are superseded by the coalescing outbox. Nothing is cancelled.
+
+use serde::Serialize;
+use stocksync_core::{ChannelId, Hub, Outcome, Recompute};
+use worker::SqlStorage;
+
+use crate::http::ApiError;
+use crate::ledger::Limits;
+use crate::store::{self, JobRow, SqlStore};
+
+/// What [`plan_recompute`] did.
+pub enum Recomputed {
+    /// Planned inside the request: its pushes and rows join the event's.
+    Inline(Outcome),
+    /// Too big: this job (stored with the event) does it in the background.
+    Job(JobRow),
+}
+
+fn channels_of(hub: &Hub, rc: &Recompute) -> Vec<ChannelId> {
+    match &rc.channel {
+        Some(c) => vec![c.clone()],
+        None => hub.channels().map(|(c, _)| c.clone()).collect(),
+    }
+}
+
+/// Runs a recompute inline when it is small, or makes the job that will.
+pub fn plan_recompute(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    rc: &Recompute,
+    limits: &Limits,
+    now: i64,
+) -> Result<Recomputed, ApiError> {
+    let channels = channels_of(hub, rc);
+    let mut total = 0;
+    for c in &channels {
+        total += store::channel_listing_count(sql, Some(c))?;
+    }
+    if total > limits.inline_max {
+        return Ok(Recomputed::Job(JobRow {
+            id: store::next_job_id(sql)?,
+            kind: if rc.resync { "resync" } else { "recompute" }.into(),
+            state: "running".into(),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            resync: rc.resync,
+            at_channel: 0,
+            after: None,
+            done: 0,
+            total,
+            error: None,
+            created_ms: now,
+        }));
+    }
+    // Inline: the hub stays ahead of the store until the request commits, so nothing is
+    // evicted in between (at most `inline_max` listings and what they touch).
+    let mut out = Outcome::default();
+    for c in channels {
+        let mut after: Option<String> = None;
+        loop {
+            let records = store::channel_page(sql, &c, after.as_deref(), limits.page)?;
+            if records.is_empty() {
+                break;
+            }
+            let keys = hub.prefetch_listings(records, st)?;
+            after = keys.last().map(|k| k.listing.to_string());
+            let step = hub.replan(keys, rc.resync);
+            out.pushes.extend(step.pushes);
+            out.skipped.extend(step.skipped);
+            out.dirty.merge(step.dirty);
+        }
+    }
+    Ok(Recomputed::Inline(out))
+}
+
+/// Loads every listing of `channel` into the working set for a preview, refusing a channel
+/// of more than `max` listings (its what-if is the summary of [`crate::views`]).
+pub fn prefetch_channel(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    channel: &ChannelId,
+    max: i64,
+) -> Result<(), ApiError> {
+    let n = store::channel_listing_count(sql, Some(channel))?;
+    if n > max {
+        return Err(ApiError::new(
+            413,
+            "too_many",
+            format!(
+                "channel {channel:?} has {n} listings; a listing-by-listing preview takes at most {max} \
+                 (POST /v1/preview?summary=true gives counts for any size)"
+            ),
+        ));
+    }
+    let records = store::channel_page(sql, channel, None, max.max(1) as usize)?;
+    hub.prefetch_listings(records, st)?;
+    Ok(())
+}
+
+/// One step of a job: the next page of its current channel, planned. Moves the cursor (and
+/// marks the job done after its last page).
+pub fn step(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    job: &mut JobRow,
+    limits: &Limits,
+) -> Result<Outcome, ApiError> {
+    loop {
+        let Some(channel) = job.channels.get(job.at_channel as usize) else {
+            job.state = "done".into();
+            return Ok(Outcome::default());
+        };
+        let channel = ChannelId::new(channel.as_str())?;
+        if hub.channel(&channel).is_none() {
+            job.at_channel += 1;
+            job.after = None;
+            continue;
+        }
+        let records = store::channel_page(sql, &channel, job.after.as_deref(), limits.page)?;
+        if records.is_empty() {
+            job.at_channel += 1;
+            job.after = None;
+            continue;
+        }
+        let keys = hub.prefetch_listings(records, st)?;
+        job.after = keys.last().map(|k| k.listing.to_string());
+        job.done += keys.len() as i64;
+        // Listings added since the job started count too.
+        job.total = job.total.max(job.done);
+        return Ok(hub.replan(keys, job.resync));
+    }
+}
+
+/// `GET /v1/jobs/{id}`.
+#[derive(Debug, Serialize)]
+pub struct JobView<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub state: &'a str,
+    pub done: i64,
+    pub total: i64,
+    pub error: Option<&'a str>,
+}
+
+pub fn view(job: &JobRow) -> JobView<'_> {
+    JobView {
+        id: &job.id,
+        kind: &job.kind,
+        state: &job.state,
+        done: job.done,
+        total: job.total,
+        error: job.error.as_deref(),
+    }
+}
