@@ -30,6 +30,7 @@
 
 extern crate alloc;
 
+mod backup;
 mod error;
 mod events;
 mod hub;
@@ -49,6 +50,7 @@ pub mod wire;
 #[cfg(feature = "scenario")]
 pub mod scenario;
 
+pub use backup::BackupLine;
 pub use error::{Error, ErrorBody, ErrorCode, ErrorDetail};
 pub use events::{DemoEdit, Event, PreviewRequest, ResyncBody};
 pub use hub::{Hub, Resident, RetryPolicy};

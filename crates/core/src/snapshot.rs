@@ -410,7 +410,7 @@ impl Hub {
         self.rows(&dirty)
     }
 
-    fn restore_order(
+    pub(crate) fn restore_order(
         &mut self,
         o: Order,
         seen: &mut BTreeSet<(ChannelId, crate::ids::OrderRef)>,

@@ -19,6 +19,7 @@ use crate::qty::{self};
 use crate::sorted::{SortedVec, VecMap};
 
 mod backed;
+pub(crate) use backed::listing_from_record;
 pub use backed::Resident;
 mod config;
 mod delivery;
