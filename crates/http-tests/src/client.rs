@@ -163,6 +163,29 @@ impl Api {
         }
     }
 
+    /// A request with a raw body that must succeed; its JSON answer.
+    pub fn ok_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &'static str,
+        body: &str,
+    ) -> Value {
+        let r = self.send(
+            method,
+            path,
+            Body::Raw(content_type, body.as_bytes().to_vec()),
+            &[],
+        );
+        assert!(
+            r.is_success(),
+            "{method} {path} answered {}: {}",
+            r.status,
+            r.body
+        );
+        r.json()
+    }
+
     /// Every listing of `GET /v1/sync`, walking its pages three listings at a time (so every
     /// test that reads the sync state pages through it).
     pub fn sync(&self) -> Vec<Value> {

@@ -40,7 +40,9 @@ pub fn route_of(event: &Event) -> Option<(&'static str, String, Option<Value>)> 
             format!("/v1/channels/{}", seg(id.as_str())),
             json(channel),
         ),
-        Event::MappingsPut { mappings } => ("PUT", "/v1/mappings".into(), json(mappings)),
+        Event::MappingsPut { mappings } => {
+            ("PUT", "/v1/mappings?detail=true".into(), json(mappings))
+        }
         Event::MappingDeleted { channel, listing } => (
             "DELETE",
             format!(

@@ -38,9 +38,13 @@ pub fn test_key() -> String {
     format!("test-key-{}", std::process::id())
 }
 
-/// A Ledger working set of 3 rows and job pages of 2 listings, so eviction and paging run in
-/// every test.
-pub const TINY_STORAGE: [(&str, &str); 2] = [("LEDGER_MAX_ROWS", "3"), ("JOB_PAGE", "2")];
+/// A Ledger working set of 3 rows, job pages of 2 listings and bulk chunks of 2 rows, so
+/// eviction, paging and chunking run in every test.
+pub const TINY_STORAGE: [(&str, &str); 3] = [
+    ("LEDGER_MAX_ROWS", "3"),
+    ("JOB_PAGE", "2"),
+    ("BULK_CHUNK", "2"),
+];
 
 /// Retries within about a second, giving up after 6 attempts (showing `failing` after 3), on
 /// [`TINY_STORAGE`].
@@ -48,6 +52,7 @@ pub fn fast_retry_vars() -> Vec<(String, String)> {
     [
         TINY_STORAGE[0],
         TINY_STORAGE[1],
+        TINY_STORAGE[2],
         ("ALLOW_TENANT_HEADER", "1"),
         ("RETRY_BASE_MS", "40"),
         ("RETRY_MAX_MS", "320"),

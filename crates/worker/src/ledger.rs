@@ -12,6 +12,7 @@
 //! ([`crate::jobs`]).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -27,6 +28,7 @@ use worker::{
 use crate::delivery::{self, Attempt, Next};
 use crate::http::{self, ApiError, Body, Reply};
 use crate::jobs;
+use crate::load;
 use crate::mirror;
 use crate::routes::{self, Route};
 use crate::signature;
@@ -56,6 +58,8 @@ pub struct Limits {
     pub page: usize,
     /// Job steps one alarm run makes before it lets the next alarm continue (`JOB_STEPS`).
     pub job_steps: usize,
+    /// Rows a bulk load applies between evictions (`BULK_CHUNK`).
+    pub chunk: usize,
 }
 
 impl Limits {
@@ -71,6 +75,7 @@ impl Limits {
             inline_max: var("RECOMPUTE_INLINE_MAX", 1_000) as i64,
             page: var("JOB_PAGE", 500).clamp(1, 5_000) as usize,
             job_steps: var("JOB_STEPS", 8).clamp(1, 1_000) as usize,
+            chunk: var("BULK_CHUNK", 1_000).clamp(1, 100_000) as usize,
         }
     }
 }
@@ -144,7 +149,25 @@ impl Ledger {
             }
         }
 
+        match &route {
+            Route::MappingsPut if !detail(&url) => {
+                let (rows, lines) = routes::mappings_with_lines(&body)?;
+                return self.bulk_mappings(rows, lines).await;
+            }
+            Route::Import if body.media_type().as_deref() == Some("application/x-ndjson") => {
+                return self.import_ndjson(body, &url).await;
+            }
+            _ => {}
+        }
         if let Some(event) = routes::event(&route, &body)? {
+            if let Event::MappingsPut { mappings } = &event {
+                if mappings.len() > DETAIL_MAX {
+                    return Err(ApiError::core(
+                        ErrorCode::TooMany,
+                        format!("?detail=true answers each push for at most {DETAIL_MAX} mappings; leave it out for a summary"),
+                    ));
+                }
+            }
             return self.change(event).await;
         }
         match route {
@@ -179,7 +202,7 @@ impl Ledger {
                 let request: PreviewRequest = body.json()?;
                 self.preview(request).map(|p| http::ok(&p))?
             }
-            Route::Export => self.export(&url),
+            Route::Export => self.export(&url, req.headers().get("Accept")?),
             Route::Import => self.import(body.json()?).await,
             Route::DemoGet(channel, listing) => self.demo(channel, listing, None).await,
             Route::DemoPut(channel, listing) => {
@@ -357,10 +380,17 @@ impl Ledger {
 
     /// `GET /v1/export`: the NDJSON stream for any size (`Accept: application/x-ndjson` or
     /// `?format=ndjson`), or the single JSON snapshot for a small hub.
-    fn export(&self, url: &Url) -> Reply {
+    fn export(&self, url: &Url, accept: Option<String>) -> Reply {
         let secrets = url
             .query_pairs()
             .any(|(k, v)| k == "include_secrets" && v == "true");
+        let ndjson = url
+            .query_pairs()
+            .any(|(k, v)| k == "format" && v == "ndjson")
+            || accept.is_some_and(|a| a.contains("application/x-ndjson"));
+        if ndjson {
+            return Ok(crate::backup::ndjson_export(self.sql(), secrets)?);
+        }
         let snapshot = crate::backup::snapshot(&self.sql())?;
         http::ok(&if secrets {
             snapshot
@@ -405,6 +435,113 @@ impl Ledger {
         }
         self.flush_kv(KV_OPS_PER_REQUEST).await;
         http::ok(&outcome)
+    }
+
+    /// Runs `f` inside one storage transaction with the working set: what it writes with
+    /// `sql.exec` commits together, and an `Err` rolls all of it back. The working set is
+    /// reopened afterwards either way (it is only a cache).
+    async fn transact<T: 'static>(
+        &self,
+        f: impl FnOnce(&mut Hub, &SqlStorage) -> std::result::Result<T, ApiError> + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        let hub = self
+            .hub
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| ApiError::internal("hub not loaded"))?;
+        type Slot<T> = Rc<RefCell<(Option<Hub>, Option<std::result::Result<T, ApiError>>)>>;
+        let slot: Slot<T> = Rc::new(RefCell::new((Some(hub), None)));
+        let inner = slot.clone();
+        let storage = self.state.storage();
+        let sql = storage.sql();
+        let committed = storage
+            .transaction(move |_txn| async move {
+                let mut g = inner.borrow_mut();
+                let Some(mut hub) = g.0.take() else {
+                    return Err(worker::Error::RustError("no working set".into()));
+                };
+                let result = f(&mut hub, &sql);
+                let failed = result.is_err();
+                g.1 = Some(result);
+                if failed {
+                    Err(worker::Error::RustError("rolled back".into()))
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        let result = slot.borrow_mut().1.take();
+        self.hub.replace(None);
+        self.ensure_loaded().await?;
+        match (committed, result) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(v))) => Ok(v),
+            (Err(e), _) => Err(ApiError::internal(format!(
+                "storing the load failed, nothing was applied: {e}"
+            ))),
+            (Ok(()), None) => Err(ApiError::internal("the load did not run")),
+        }
+    }
+
+    /// `PUT /v1/mappings` (JSON or CSV, up to 100,000 rows): all or nothing, a summary.
+    async fn bulk_mappings(
+        &self,
+        rows: Vec<stocksync_core::Mapping>,
+        lines: Option<Vec<u64>>,
+    ) -> Reply {
+        if rows.len() > stocksync_core::limits::MAX_MAPPINGS_PER_REQUEST {
+            return Err(ApiError::core(
+                ErrorCode::TooMany,
+                format!(
+                    "at most {} mappings per request",
+                    stocksync_core::limits::MAX_MAPPINGS_PER_REQUEST
+                ),
+            ));
+        }
+        let now = delivery::now_ms();
+        let limits = self.limits;
+        let summary = self
+            .transact(move |hub, sql| {
+                let origin = match &lines {
+                    Some(l) => load::Origin::Csv(l),
+                    None => load::Origin::Json,
+                };
+                load::mappings(hub, sql, rows, origin, limits.chunk, limits.max_rows, now)
+            })
+            .await?;
+        self.after_load(now, summary.pushes > 0).await?;
+        http::ok(&summary)
+    }
+
+    /// `POST /v1/import` of an NDJSON backup chunk; `?first=true` replaces the hub first.
+    async fn import_ndjson(&self, body: Body, url: &Url) -> Reply {
+        let first = url.query_pairs().any(|(k, v)| k == "first" && v == "true");
+        let now = delivery::now_ms();
+        let limits = self.limits;
+        let summary = self
+            .transact(move |hub, sql| {
+                if first {
+                    Batch {
+                        wipe: true,
+                        kv: vec![mirror::CHANNELS.to_string(), mirror::PRUNE.to_string()],
+                        ..Batch::default()
+                    }
+                    .write(sql)?;
+                    *hub = store::open_hub(sql).map_err(ApiError::internal)?;
+                }
+                load::backup(hub, sql, &body.bytes, limits.chunk, limits.max_rows, now)
+            })
+            .await?;
+        self.after_load(now, summary.pushes > 0).await?;
+        http::ok(&summary)
+    }
+
+    async fn after_load(&self, now: i64, deliver: bool) -> std::result::Result<(), ApiError> {
+        if deliver {
+            self.arm_at(now).await?;
+        }
+        self.flush_kv(KV_OPS_PER_REQUEST).await;
+        Ok(())
     }
 
     /// Commits a batch; if it fails, forgets the working set so the next request reopens
@@ -714,6 +851,13 @@ fn mirrored(event: &Event) -> Mirrored {
         Event::MappingsPut { .. } | Event::MappingDeleted { .. } => Mirrored::Listings,
         _ => Mirrored::Nothing,
     }
+}
+
+/// The most mappings `PUT /v1/mappings?detail=true` answers push by push.
+const DETAIL_MAX: usize = 1_000;
+
+fn detail(url: &Url) -> bool {
+    url.query_pairs().any(|(k, v)| k == "detail" && v == "true")
 }
 
 /// Every pushed listing's schedule row, due now.

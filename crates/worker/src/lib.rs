@@ -16,6 +16,7 @@ mod delivery;
 mod http;
 mod jobs;
 mod ledger;
+mod load;
 mod mirror;
 mod routes;
 mod signature;
@@ -152,7 +153,7 @@ fn tenant(req: &Request, env: &Env) -> std::result::Result<String, ApiError> {
 /// authenticated (the body was already read, so the size cap holds on any transfer encoding).
 async fn forward(req: &Request, body: Vec<u8>, env: &Env, tenant: &str, auth: &str) -> Reply {
     let headers = Headers::new();
-    for name in ["Content-Type", SIGNATURE_HEADER] {
+    for name in ["Content-Type", "Accept", SIGNATURE_HEADER] {
         if let Some(v) = req.headers().get(name)? {
             headers.set(name, &v)?;
         }

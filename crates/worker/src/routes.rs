@@ -207,10 +207,16 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
 
 /// `PUT /v1/mappings`: a JSON array, or `text/csv` with a header row naming the columns.
 fn mappings(body: &Body) -> Result<Vec<Mapping>, ApiError> {
+    Ok(mappings_with_lines(body)?.0)
+}
+
+/// The mappings of a `PUT /v1/mappings` body, with each row's CSV line when it is CSV.
+pub fn mappings_with_lines(body: &Body) -> Result<(Vec<Mapping>, Option<Vec<u64>>), ApiError> {
     if body.media_type().as_deref() == Some("text/csv") {
-        return csv_mappings(body.text("text/csv")?);
+        let (rows, lines) = csv_mappings(body.text("text/csv")?)?;
+        return Ok((rows, Some(lines)));
     }
-    body.json()
+    Ok((body.json()?, None))
 }
 
 /// Columns a CSV of mappings may have; the rule columns become the row's rule overrides.
@@ -230,7 +236,7 @@ const RULE_COLUMNS: [&str; 4] = ["buffer", "end_when", "percent", "max_listed"];
 /// Turns each CSV row into the JSON object of a [`Mapping`] and parses that with the core, so
 /// a bad cell answers the same code as the same value in JSON would (a fractional pack →
 /// `invalid_quantity`, an empty sku → `invalid_id`, …).
-fn csv_mappings(text: &str) -> Result<Vec<Mapping>, ApiError> {
+fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
         .from_reader(text.as_bytes());
@@ -258,14 +264,28 @@ fn csv_mappings(text: &str) -> Result<Vec<Mapping>, ApiError> {
         }
     }
     let mut out = Vec::new();
+    let mut lines = Vec::new();
+    let (mut newlines, mut counted) = (0u64, 0usize);
     for (i, record) in reader.records().enumerate() {
-        let row = i + 2; // the header is row 1
         let record = record.map_err(|e| {
+            let row = e.position().map_or(i as u64 + 2, |p| p.line());
             ApiError::core(
                 ErrorCode::InvalidRequest,
-                format!("malformed CSV at row {row}: {e}"),
+                format!("malformed CSV at line {row}: {e}"),
             )
         })?;
+        // The line a spreadsheet shows (the header is line 1), counted from the record's
+        // byte offset: the csv crate's own line count skips blank lines.
+        let byte = record
+            .position()
+            .map_or(0, |p| p.byte() as usize)
+            .min(text.len());
+        newlines += text.as_bytes()[counted.min(byte)..byte]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted = counted.max(byte);
+        let row = newlines + 1;
         let mut obj = serde_json::Map::new();
         let mut rules = serde_json::Map::new();
         for (h, cell) in headers.iter().zip(record.iter()) {
@@ -294,10 +314,11 @@ fn csv_mappings(text: &str) -> Result<Vec<Mapping>, ApiError> {
             obj.insert("rules".to_string(), serde_json::Value::Object(rules));
         }
         let mapping = wire::from_value::<Mapping>(serde_json::Value::Object(obj))
-            .map_err(|e| ApiError::core(e.code, format!("CSV row {row}: {}", e.message)))?;
+            .map_err(|e| ApiError::core(e.code, format!("CSV line {row}: {}", e.message)))?;
         out.push(mapping);
+        lines.push(row);
     }
-    Ok(out)
+    Ok((out, lines))
 }
 
 #[cfg(test)]

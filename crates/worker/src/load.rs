@@ -1,0 +1,226 @@
+//! Bulk loads inside one transaction, in bounded chunks: `PUT /v1/items` and `PUT /v1/mappings`
+//! (up to 100,000 rows), and `POST /v1/import` of an NDJSON backup chunk. Each chunk is
+//! prefetched, applied by the core, written and evicted before the next, so memory stays within
+//! the working set's budget; the caller runs the whole load in one `storage().transaction`, so
+//! one bad row rolls everything back and the answer names its row.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use stocksync_core::{
+    listing_row_key, wire, BackupLine, Error as CoreError, Event, Hub, ItemBody, ListingKey,
+    Mapping, Outcome, Sku,
+};
+use worker::SqlStorage;
+
+use crate::http::ApiError;
+use crate::mirror;
+use crate::store::{Batch, SqlStore};
+
+/// A bulk route's answer (SPEC §5.1): what changed, never one entry per listing.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Rows (or backup lines) read.
+    pub rows: u64,
+    /// Distinct rows written, by kind.
+    pub items: u64,
+    pub listings: u64,
+    pub orders: u64,
+    /// Pushes planned.
+    pub pushes: u64,
+    /// Listings touched that receive nothing, by reason.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    fn add(&mut self, out: &Outcome) {
+        self.pushes += out.pushes.len() as u64;
+        for s in &out.skipped {
+            let reason = wire::to_json(&s.reason).trim_matches('"').to_string();
+            *self.skipped.entry(reason).or_default() += 1;
+        }
+    }
+}
+
+/// Where a bad row is, for its error.
+pub enum Origin<'a> {
+    /// A JSON array: 1-based element.
+    Json,
+    /// CSV: the line of each data row.
+    Csv(&'a [u64]),
+}
+
+impl Origin<'_> {
+    fn name(&self, index: usize) -> String {
+        match self {
+            Origin::Json => format!("row {}", index + 1),
+            Origin::Csv(lines) => match lines.get(index) {
+                Some(l) => format!("CSV line {l}"),
+                None => format!("row {}", index + 1),
+            },
+        }
+    }
+}
+
+fn located(e: CoreError, where_: String) -> ApiError {
+    ApiError::core(e.code, format!("{where_}: {}", e.message))
+}
+
+/// Writes one chunk's outcome: rows, schedule, KV marks.
+fn write(
+    hub: &Hub,
+    sql: &SqlStorage,
+    out: &Outcome,
+    now: i64,
+    kv: bool,
+    s: &mut Summary,
+) -> Result<(), ApiError> {
+    s.add(out);
+    let rows = hub.rows(&out.dirty);
+    for r in &rows {
+        match r {
+            stocksync_core::Row::Item { .. } => s.items += 1,
+            stocksync_core::Row::Listing { .. } => s.listings += 1,
+            stocksync_core::Row::Order { .. } => s.orders += 1,
+            _ => {}
+        }
+    }
+    let batch = Batch {
+        rows,
+        due: out
+            .pushes
+            .iter()
+            .map(|p| {
+                (
+                    listing_row_key(&ListingKey::new(p.channel.clone(), p.listing.clone())),
+                    now,
+                )
+            })
+            .collect(),
+        kv: if kv {
+            out.dirty
+                .listings
+                .iter()
+                .map(mirror::listing_mark)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        ..Batch::default()
+    };
+    batch.write(sql)?;
+    Ok(())
+}
+
+/// `PUT /v1/mappings`: chunks of `chunk` mappings, each one core event.
+pub fn mappings(
+    hub: &mut Hub,
+    sql: &SqlStorage,
+    rows: Vec<Mapping>,
+    origin: Origin<'_>,
+    chunk: usize,
+    max_rows: usize,
+    now: i64,
+) -> Result<Summary, ApiError> {
+    let mut s = Summary {
+        rows: rows.len() as u64,
+        ..Summary::default()
+    };
+    let mut st = SqlStore { sql };
+    let mut offset = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let part: Vec<Mapping> = rows.by_ref().take(chunk).collect();
+        let n = part.len();
+        let event = Event::MappingsPut { mappings: part };
+        hub.prefetch(&event, &mut st)?;
+        let out = hub.apply(event).map_err(|e| {
+            // The core names the mapping within the chunk ("mapping 3: …").
+            let (index, message) = e
+                .message
+                .strip_prefix("mapping ")
+                .and_then(|m| m.split_once(": "))
+                .and_then(|(i, rest)| Some((i.parse::<usize>().ok()? - 1, rest.to_string())))
+                .unwrap_or((0, e.message.clone()));
+            located(CoreError::new(e.code, message), origin.name(offset + index))
+        })?;
+        write(hub, sql, &out, now, true, &mut s)?;
+        hub.evict(max_rows);
+        offset += n;
+    }
+    Ok(s)
+}
+
+/// `PUT /v1/items`: one core event per sku.
+pub fn items(
+    hub: &mut Hub,
+    sql: &SqlStorage,
+    rows: Vec<(Sku, ItemBody, usize)>,
+    origin: Origin<'_>,
+    chunk: usize,
+    max_rows: usize,
+    now: i64,
+    row_count: u64,
+) -> Result<Summary, ApiError> {
+    let mut s = Summary {
+        rows: row_count,
+        ..Summary::default()
+    };
+    let mut st = SqlStore { sql };
+    for (i, (sku, item, first_row)) in rows.into_iter().enumerate() {
+        let event = Event::ItemPut { sku, item };
+        hub.prefetch(&event, &mut st)?;
+        let out = hub
+            .apply(event)
+            .map_err(|e| located(e, origin.name(first_row)))?;
+        write(hub, sql, &out, now, false, &mut s)?;
+        if (i + 1) % chunk == 0 {
+            hub.evict(max_rows);
+        }
+    }
+    Ok(s)
+}
+
+/// `POST /v1/import` of NDJSON: each line a [`BackupLine`], restored in order.
+pub fn backup(
+    hub: &mut Hub,
+    sql: &SqlStorage,
+    body: &[u8],
+    chunk: usize,
+    max_rows: usize,
+    now: i64,
+) -> Result<Summary, ApiError> {
+    let mut s = Summary::default();
+    let mut st = SqlStore { sql };
+    let mut channels = false;
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let at = || format!("line {}", i + 1);
+        let text = std::str::from_utf8(raw).map_err(|_| {
+            ApiError::core(
+                stocksync_core::ErrorCode::MalformedJson,
+                format!("{}: not UTF-8", at()),
+            )
+        })?;
+        let line: BackupLine = wire::from_json(text).map_err(|e| located(e, at()))?;
+        channels |= matches!(line, BackupLine::Channel { .. });
+        hub.prefetch_line(&line, &mut st)?;
+        let out = hub.restore_line(line).map_err(|e| located(e, at()))?;
+        write(hub, sql, &out, now, true, &mut s)?;
+        s.rows += 1;
+        if s.rows % chunk as u64 == 0 {
+            hub.evict(max_rows);
+        }
+    }
+    if channels {
+        Batch {
+            kv: vec![mirror::CHANNELS.to_string()],
+            ..Batch::default()
+        }
+        .write(sql)?;
+    }
+    Ok(s)
+}
