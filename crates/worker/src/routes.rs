@@ -276,10 +276,18 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
         })?;
         // The line a spreadsheet shows (the header is line 1), counted from the record's
         // byte offset: the csv crate's own line count skips blank lines.
+        // (Its byte offsets start after a UTF-8 BOM, which it strips.)
+        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let byte = record
             .position()
-            .map_or(0, |p| p.byte() as usize)
+            .map_or(0, |p| p.byte() as usize + bom)
             .min(text.len());
+        // …and point before the blank lines that precede the record.
+        let byte = byte
+            + text.as_bytes()[byte..]
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
         newlines += text.as_bytes()[counted.min(byte)..byte]
             .iter()
             .filter(|b| **b == b'\n')
@@ -429,5 +437,20 @@ mod tests {
             "invalid_type"
         );
         assert_eq!(bad("channel,listing,sku\nebay,E\n"), "invalid_request");
+    }
+}
+
+#[cfg(test)]
+mod csv_lines {
+    use super::*;
+
+    #[test]
+    fn csv_rows_know_their_spreadsheet_lines() {
+        let text = "\u{feff}channel,listing,sku\r\ndemo,\"X,1\",S001\r\n\r\ndemo,X2,NOPE\r\n";
+        let (rows, lines) = csv_mappings(text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(lines, [2, 4]);
+        let (_, lines) = csv_mappings("channel,listing,sku\n\na,b,S\n\n\nb,c,S").unwrap();
+        assert_eq!(lines, [3, 6]);
     }
 }
