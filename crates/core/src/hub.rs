@@ -896,10 +896,37 @@ impl Hub {
                 alloc::format!("no order \"{}\" of channel \"{}\"", key.1, key.0),
             );
         };
-        if o.status != OrderStatus::Open {
-            // A second cancel or ship, or a ship after a cancel, changes nothing.
-            out.receipt = Some(receipt(o, false));
-            return Ok(());
+        match (o.status, to) {
+            (OrderStatus::Open, _) => {}
+            // The same operation again (a second cancel, a second ship) changes nothing.
+            (now, to) if now == to => {
+                out.receipt = Some(OrderReceipt {
+                    changed: false,
+                    ..receipt(o, false)
+                });
+                return Ok(());
+            }
+            // The other one after the first (SPEC §5.1): it did not happen, say so.
+            (OrderStatus::Shipped, _) => {
+                return err(
+                    ErrorCode::OrderShipped,
+                    alloc::format!(
+                        "order \"{}\" of channel \"{}\" was shipped; it can no longer be cancelled",
+                        key.1,
+                        key.0
+                    ),
+                )
+            }
+            (OrderStatus::Cancelled, _) => {
+                return err(
+                    ErrorCode::OrderCancelled,
+                    alloc::format!(
+                        "order \"{}\" of channel \"{}\" was cancelled; it can no longer be shipped",
+                        key.1,
+                        key.0
+                    ),
+                )
+            }
         }
         let location = o.location.clone();
         let reservations: Vec<Reservation> = o
@@ -1663,6 +1690,7 @@ fn receipt(order: &Order, duplicate: bool) -> OrderReceipt {
         location: order.location.clone(),
         status: order.status,
         duplicate,
+        changed: !duplicate,
         oversold: order.oversold(),
         lines: order
             .lines

@@ -125,9 +125,8 @@ pub fn status_of(code: ErrorCode) -> u16 {
     use ErrorCode::*;
     match code {
         UnknownOrder | UnknownListing => 404,
-        OrderConflict | MappingConflict | AdjustmentConflict | ItemKindConflict | NegativeStock => {
-            409
-        }
+        OrderConflict | MappingConflict | AdjustmentConflict | ItemKindConflict | NegativeStock
+        | OrderShipped | OrderCancelled => 409,
         UnknownChannel | UnknownLocation | UnknownSku => 422,
         MalformedJson | InvalidType | MissingField | UnknownField | InvalidId | InvalidQuantity
         | InvalidRule | InvalidRequest | EmptyOrder | TooMany | InvalidComponent
@@ -253,6 +252,8 @@ mod tests {
         }
         assert_eq!(status_of(ErrorCode::UnknownChannel), 422);
         assert_eq!(status_of(ErrorCode::OrderConflict), 409);
+        assert_eq!(status_of(ErrorCode::OrderShipped), 409);
+        assert_eq!(status_of(ErrorCode::OrderCancelled), 409);
         assert_eq!(status_of(ErrorCode::UnknownOrder), 404);
     }
 }
