@@ -22,8 +22,15 @@ use crate::error::{Error, ErrorCode};
 /// the text is read by [`Strict`], which builds the same [`Value`] serde_json would and checks
 /// each key as it is inserted, so a duplicate costs no second pass and no copy of the body.
 pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
+    from_value(parse(json)?)
+}
+
+/// JSON text to a [`Value`] under [`from_json`]'s rules (a repeated key is `malformed_json`),
+/// for callers that take a big document apart themselves, e.g. to name the array element an
+/// error is in (the worker's bulk routes).
+pub fn parse(json: &str) -> Result<Value, Error> {
     let Strict(value) = serde_json::from_str(json).map_err(|e| classify(&e))?;
-    from_value(value)
+    Ok(value)
 }
 
 /// A JSON value whose objects name each key once. Deserializing it from text refuses a
