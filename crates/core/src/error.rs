@@ -38,6 +38,10 @@ pub enum ErrorCode {
     MappingConflict,
     /// An order reference reused with different lines.
     OrderConflict,
+    /// Cancelling an order that was already shipped (SPEC §5.1): nothing changed.
+    OrderShipped,
+    /// Shipping an order that was already cancelled (SPEC §5.1): nothing changed.
+    OrderCancelled,
     /// A stock item cannot become a composite (or back) while it holds stock or is a component.
     ItemKindConflict,
     /// A composite's component list is invalid (nested composite, duplicate, self-reference).
@@ -83,6 +87,8 @@ impl ErrorCode {
         ErrorCode::UnknownPush,
         ErrorCode::UnsupportedVersion,
         ErrorCode::StorageFailed,
+        ErrorCode::OrderShipped,
+        ErrorCode::OrderCancelled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -112,6 +118,8 @@ impl ErrorCode {
             ErrorCode::UnknownPush => "unknown_push",
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::StorageFailed => "storage_failed",
+            ErrorCode::OrderShipped => "order_shipped",
+            ErrorCode::OrderCancelled => "order_cancelled",
         }
     }
 

@@ -3,8 +3,16 @@
 
 /// Lines in one order.
 pub const MAX_ORDER_LINES: usize = 100;
-/// Rows in one `PUT /v1/mappings`.
-pub const MAX_MAPPINGS_PER_REQUEST: usize = 10_000;
+/// Rows in one `PUT /v1/mappings` (SPEC §5.1).
+pub const MAX_MAPPINGS_PER_REQUEST: usize = 100_000;
+/// Rows in one `PUT /v1/items` (SPEC §5.1): CSV data rows, or for a JSON array one per level
+/// set plus one per composite, so the cap means the same in both formats.
+pub const MAX_BULK_ROWS: usize = 100_000;
+/// Bytes of a request body on a bulk route (`PUT /v1/items`, `PUT /v1/mappings`,
+/// `POST /v1/import`): 100,000 rows of long ids fit with room to spare.
+pub const MAX_BULK_BODY_BYTES: usize = 64 << 20;
+/// Bytes of a request body on every other route.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Components of one composite item.
 pub const MAX_COMPONENTS: usize = 50;
 /// Locations one channel sells from.

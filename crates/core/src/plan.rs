@@ -170,6 +170,9 @@ pub struct OrderReceipt {
     pub status: OrderStatus,
     /// True when this exact order was already recorded: nothing more was reserved.
     pub duplicate: bool,
+    /// Whether this request changed the order: false for a duplicate `POST /v1/orders` and
+    /// for a repeated cancel or ship (SPEC §5.1), true otherwise.
+    pub changed: bool,
     /// True when any line sold more than was available.
     pub oversold: bool,
     pub lines: Vec<LineReceipt>,

@@ -2,8 +2,13 @@
 //! in JS and in a scenario file.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::map::Entry;
+use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ErrorCode};
 
@@ -12,9 +17,97 @@ use crate::error::{Error, ErrorCode};
 /// Text is parsed into a [`serde_json::Value`] first and every type is read from that, so each
 /// type's deserializer exists once in a wasm build (not once per input path): this keeps the
 /// browser package and the worker small. Syntax errors keep their line and column.
+///
+/// An object that names a key twice is `malformed_json` (SPEC §5.1), never "last one wins":
+/// the text is read by [`Strict`], which builds the same [`Value`] serde_json would and checks
+/// each key as it is inserted, so a duplicate costs no second pass and no copy of the body.
 pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| classify(&e))?;
-    from_value(value)
+    from_value(parse(json)?)
+}
+
+/// JSON text to a [`Value`] under [`from_json`]'s rules (a repeated key is `malformed_json`),
+/// for callers that take a big document apart themselves, e.g. to name the array element an
+/// error is in (the worker's bulk routes).
+pub fn parse(json: &str) -> Result<Value, Error> {
+    let Strict(value) = serde_json::from_str(json).map_err(|e| classify(&e))?;
+    Ok(value)
+}
+
+/// A JSON value whose objects name each key once. Deserializing it from text refuses a
+/// repeated key with `malformed_json: duplicate key "…"` (and serde_json adds the line and
+/// column); otherwise it is exactly the [`Value`] serde_json would build.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Strict(pub Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match obj.entry(key) {
+                Entry::Occupied(e) => {
+                    return Err(A::Error::custom(alloc::format!(
+                        "malformed_json: duplicate key {:?} in one object",
+                        e.key()
+                    )))
+                }
+                Entry::Vacant(e) => {
+                    let Strict(v) = map.next_value()?;
+                    e.insert(v);
+                }
+            }
+        }
+        Ok(Value::Object(obj))
+    }
 }
 
 /// Like [`from_json`], from a value already parsed (the browser package hands these over).
@@ -39,8 +132,16 @@ fn classify(e: &serde_json::Error) -> Error {
         Category::Data => {
             // Our own validators prefix their messages with the code ("invalid_id: …").
             if let Some((code, rest)) = text.split_once(": ") {
-                if let Some(code) = ErrorCode::parse(code) {
-                    return Error::new(code, rest);
+                match ErrorCode::parse(code) {
+                    // A duplicate key ([`Strict`]): reads like any other syntax error.
+                    Some(ErrorCode::MalformedJson) => {
+                        return Error::new(
+                            ErrorCode::MalformedJson,
+                            alloc::format!("malformed JSON: {rest}"),
+                        )
+                    }
+                    Some(code) => return Error::new(code, rest),
+                    None => {}
                 }
             }
             if text.starts_with("unknown field") {

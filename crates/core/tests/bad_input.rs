@@ -16,6 +16,52 @@ fn malformed_json_says_where() {
 }
 
 #[test]
+fn a_key_named_twice_is_malformed_json_naming_the_key() {
+    // Top level, inside a map of levels, nested in an array, inside a tagged event.
+    for (json, key, line) in [
+        (
+            r#"{"channel":"e","channel":"f","order":"1","lines":[{"sku":"A","qty":1}]}"#,
+            "channel",
+            1,
+        ),
+        (
+            r#"{"channel":"e","order":"1","lines":[{"sku":"A","qty":1,"qty":2}]}"#,
+            "qty",
+            1,
+        ),
+        (
+            "{\"levels\": {\"LONDON\": 5,\n \"LONDON\": 6}}",
+            "LONDON",
+            2,
+        ),
+    ] {
+        let e = if key == "LONDON" {
+            wire::from_json::<ItemBody>(json).expect_err(json)
+        } else {
+            wire::from_json::<PlaceOrder>(json).expect_err(json)
+        };
+        assert_eq!(e.code, ErrorCode::MalformedJson, "{json}: {e}");
+        assert!(
+            e.message.contains(&format!("duplicate key \"{key}\"")),
+            "{e}"
+        );
+        assert!(e.message.contains(&format!("line {line}")), "{e}");
+    }
+    let event = r#"{"type":"item_put","sku":"A","item":{"levels":{"L":1}},"sku":"B"}"#;
+    let e = wire::from_json::<Event>(event).expect_err(event);
+    assert_eq!(e.code, ErrorCode::MalformedJson, "{e}");
+    // The same key in two different objects is fine, and so are keys that differ only in case.
+    wire::from_json::<ItemBody>(r#"{"levels":{"L":1,"l":2}}"#).unwrap();
+    wire::from_json::<PlaceOrder>(
+        r#"{"channel":"e","order":"1","lines":[{"sku":"A","qty":1},{"sku":"A","qty":1}]}"#,
+    )
+    .unwrap();
+    // Escapes are compared decoded: "\u0041" is "A".
+    let e = wire::from_json::<ItemBody>(r#"{"levels":{"A":1,"\u0041":2}}"#).unwrap_err();
+    assert_eq!(e.code, ErrorCode::MalformedJson, "{e}");
+}
+
+#[test]
 fn unknown_and_missing_fields() {
     let (code, msg) =
         code_of::<PlaceOrder>(r#"{"channel":"e","order":"1","lines":[],"colour":"red"}"#);

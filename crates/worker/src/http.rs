@@ -1,6 +1,6 @@
 //! The HTTP edge shared by the Worker and the Durable Object: the one mapping from error codes
 //! to statuses and the `{"error": {"code", "message"}}` body (SPEC §5), JSON answers, the body
-//! size cap and the content-type checks. Nothing here decides anything about stock.
+//! size caps and the content-type checks. Nothing here decides anything about stock.
 
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -8,8 +8,10 @@ use serde::Serialize;
 use stocksync_core::{wire, Error as CoreError, ErrorBody, ErrorCode, ErrorDetail};
 use worker::{Request, Response};
 
-/// The largest request body accepted, in bytes (checked on Content-Length and on what is read).
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The largest request body most routes accept, in bytes (checked on Content-Length and on what
+/// is read); the bulk routes take up to [`stocksync_core::limits::MAX_BULK_BODY_BYTES`]
+/// ([`crate::routes::Route::body_cap`]).
+pub use stocksync_core::limits::MAX_BODY_BYTES;
 
 /// A refused request: its status, stable snake_case code and message. Core errors keep their
 /// code; the codes only the HTTP surface has (auth, size, media type, routing) are made here.
@@ -71,11 +73,16 @@ impl ApiError {
         }
     }
 
-    pub fn payload_too_large(len: usize) -> ApiError {
+    pub fn payload_too_large(len: usize, cap: usize) -> ApiError {
+        let limit = if cap.is_multiple_of(1 << 20) {
+            format!("{} MiB", cap >> 20)
+        } else {
+            format!("{cap} bytes")
+        };
         ApiError::new(
             413,
             "payload_too_large",
-            format!("the body is {len} bytes or more; the limit is {MAX_BODY_BYTES} bytes"),
+            format!("the body is {len} bytes or more; this route takes at most {limit}"),
         )
     }
 
@@ -125,9 +132,8 @@ pub fn status_of(code: ErrorCode) -> u16 {
     use ErrorCode::*;
     match code {
         UnknownOrder | UnknownListing => 404,
-        OrderConflict | MappingConflict | AdjustmentConflict | ItemKindConflict | NegativeStock => {
-            409
-        }
+        OrderConflict | MappingConflict | AdjustmentConflict | ItemKindConflict | NegativeStock
+        | OrderShipped | OrderCancelled => 409,
         UnknownChannel | UnknownLocation | UnknownSku => 422,
         StorageFailed => 500,
         MalformedJson | InvalidType | MissingField | UnknownField | InvalidId | InvalidQuantity
@@ -160,28 +166,43 @@ pub fn ok<T: Serialize>(value: &T) -> Reply {
     Ok(json(200, value)?)
 }
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] whether or not Content-Length says so.
-pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
-    if let Some(len) = req.headers().get("Content-Length")? {
-        if len
-            .trim()
-            .parse::<u64>()
-            .is_ok_and(|n| n > MAX_BODY_BYTES as u64)
-        {
-            return Err(ApiError::payload_too_large(
-                len.trim().parse().unwrap_or(usize::MAX),
-            ));
-        }
+/// The body cap of the route `req` asks for ([`crate::routes::Route::body_cap`]); 1 MiB when
+/// it names no route.
+pub fn body_cap(req: &Request) -> usize {
+    crate::routes::route(&req.method(), &req.path()).map_or(MAX_BODY_BYTES, |r| r.body_cap())
+}
+
+/// Refuses a body whose Content-Length is over `cap` before reading any of it; the declared
+/// length, if any.
+pub fn check_content_length(req: &Request, cap: usize) -> Result<Option<usize>, ApiError> {
+    let Some(len) = req.headers().get("Content-Length")? else {
+        return Ok(None);
+    };
+    match len.trim().parse::<u64>() {
+        Ok(n) if n > cap as u64 => Err(ApiError::payload_too_large(
+            usize::try_from(n).unwrap_or(usize::MAX),
+            cap,
+        )),
+        Ok(n) => Ok(usize::try_from(n).ok()),
+        Err(_) => Ok(None),
     }
+}
+
+/// Reads the body, refusing more than its route's cap ([`body_cap`]: 64 MiB on the bulk
+/// routes, 1 MiB elsewhere) whether or not Content-Length says so.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    let cap = body_cap(req);
+    let declared = check_content_length(req, cap)?;
     // No body at all (GET, DELETE, an empty POST) reads as empty.
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
     };
-    let mut buf = Vec::new();
+    // One allocation of the declared size: a 64 MiB body is never held twice while it grows.
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(cap));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if buf.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::payload_too_large(buf.len() + chunk.len()));
+        if buf.len() + chunk.len() > cap {
+            return Err(ApiError::payload_too_large(buf.len() + chunk.len(), cap));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -258,6 +279,8 @@ mod tests {
         }
         assert_eq!(status_of(ErrorCode::UnknownChannel), 422);
         assert_eq!(status_of(ErrorCode::OrderConflict), 409);
+        assert_eq!(status_of(ErrorCode::OrderShipped), 409);
+        assert_eq!(status_of(ErrorCode::OrderCancelled), 409);
         assert_eq!(status_of(ErrorCode::UnknownOrder), 404);
     }
 }

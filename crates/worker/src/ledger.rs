@@ -154,6 +154,10 @@ impl Ledger {
                 let (rows, lines) = routes::mappings_with_lines(&body)?;
                 return self.bulk_mappings(rows, lines).await;
             }
+            Route::ItemsBulk => {
+                let bulk = routes::items_bulk(&body)?;
+                return self.bulk_items(bulk).await;
+            }
             Route::Import if body.media_type().as_deref() == Some("application/x-ndjson") => {
                 return self.import_ndjson(body, &url).await;
             }
@@ -507,6 +511,20 @@ impl Ledger {
                     None => load::Origin::Json,
                 };
                 load::mappings(hub, sql, rows, origin, limits.chunk, limits.max_rows, now)
+            })
+            .await?;
+        self.after_load(now, summary.pushes > 0).await?;
+        http::ok(&summary)
+    }
+
+    /// `PUT /v1/items` (CSV `sku,location,on_hand` or JSON, up to 100,000 rows): all or
+    /// nothing, a summary.
+    async fn bulk_items(&self, bulk: crate::bulk::BulkItems) -> Reply {
+        let now = delivery::now_ms();
+        let limits = self.limits;
+        let summary = self
+            .transact(move |hub, sql| {
+                load::items(hub, sql, bulk, limits.chunk, limits.max_rows, now)
             })
             .await?;
         self.after_load(now, summary.pushes > 0).await?;

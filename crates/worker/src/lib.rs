@@ -12,6 +12,7 @@
 //! ```
 
 mod backup;
+mod bulk;
 mod delivery;
 mod http;
 mod jobs;
@@ -78,8 +79,22 @@ async fn handle(mut req: Request, env: &Env) -> Reply {
         }
         _ => {}
     }
+    if route.is_bulk() {
+        // Up to 64 MiB: streamed through to the Durable Object, which enforces the cap as it
+        // reads, so the Worker never holds the body (twice: in wasm and as the JS copy).
+        http::check_content_length(&req, route.body_cap())?;
+        return forward(&req, Forward::Stream, env, &tenant, auth).await;
+    }
     let body = http::read_body(&mut req).await?;
-    forward(&req, body, env, &tenant, auth).await
+    forward(&req, Forward::Bytes(body), env, &tenant, auth).await
+}
+
+/// The body a forwarded request carries.
+enum Forward {
+    /// Read (and capped) by the Worker.
+    Bytes(Vec<u8>),
+    /// The client's own body stream, capped by the Durable Object as it reads.
+    Stream,
 }
 
 /// The configured key; an empty one counts as none.
@@ -150,8 +165,9 @@ fn tenant(req: &Request, env: &Env) -> std::result::Result<String, ApiError> {
 }
 
 /// Hands the request to the tenant's Durable Object, with the tenant and how it was
-/// authenticated (the body was already read, so the size cap holds on any transfer encoding).
-async fn forward(req: &Request, body: Vec<u8>, env: &Env, tenant: &str, auth: &str) -> Reply {
+/// authenticated. A body read here was capped already; a streamed one is capped by the Durable
+/// Object's own read (`http::read_body`), so the cap holds on any transfer encoding.
+async fn forward(req: &Request, body: Forward, env: &Env, tenant: &str, auth: &str) -> Reply {
     let headers = Headers::new();
     for name in ["Content-Type", "Accept", SIGNATURE_HEADER] {
         if let Some(v) = req.headers().get(name)? {
@@ -163,8 +179,15 @@ async fn forward(req: &Request, body: Vec<u8>, env: &Env, tenant: &str, auth: &s
     let mut init = RequestInit::new();
     init.with_method(req.method()).with_headers(headers);
     if !matches!(req.method(), Method::Get | Method::Head) {
-        let bytes = worker::js_sys::Uint8Array::from(body.as_slice());
-        init.with_body(Some(bytes.into()));
+        match body {
+            Forward::Bytes(body) => {
+                let bytes = worker::js_sys::Uint8Array::from(body.as_slice());
+                init.with_body(Some(bytes.into()));
+            }
+            Forward::Stream => {
+                init.with_body(req.inner().body().map(Into::into));
+            }
+        }
     }
     let inner = Request::new_with_init(req.url()?.as_str(), &init)?;
     let stub = env

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, wire, BackupLine, Error as CoreError, Event, Hub, ItemBody, ListingKey,
-    Mapping, Outcome, Sku,
+    listing_row_key, wire, BackupLine, Error as CoreError, Event, Hub, ListingKey, Mapping,
+    Outcome, Sku,
 };
 use worker::SqlStorage;
 
@@ -151,28 +151,32 @@ pub fn mappings(
     Ok(s)
 }
 
-/// `PUT /v1/items`: one core event per sku.
+/// `PUT /v1/items`: one core event per sku, in sku order; an error names the sku's CSV line or
+/// array index.
 pub fn items(
     hub: &mut Hub,
     sql: &SqlStorage,
-    rows: Vec<(Sku, ItemBody, usize)>,
-    origin: Origin<'_>,
+    bulk: crate::bulk::BulkItems,
     chunk: usize,
     max_rows: usize,
     now: i64,
-    row_count: u64,
 ) -> Result<Summary, ApiError> {
     let mut s = Summary {
-        rows: row_count,
+        rows: bulk.rows as u64,
         ..Summary::default()
     };
     let mut st = SqlStore { sql };
-    for (i, (sku, item, first_row)) in rows.into_iter().enumerate() {
-        let event = Event::ItemPut { sku, item };
+    let origin = |sku: &Sku| {
+        bulk.origin(sku, None)
+            .unwrap_or_else(|| format!("sku {sku}"))
+    };
+    for (i, (sku, item)) in bulk.items.iter().enumerate() {
+        let event = Event::ItemPut {
+            sku: sku.clone(),
+            item: item.clone(),
+        };
         hub.prefetch(&event, &mut st)?;
-        let out = hub
-            .apply(event)
-            .map_err(|e| located(e, origin.name(first_row)))?;
+        let out = hub.apply(event).map_err(|e| located(e, origin(sku)))?;
         write(hub, sql, &out, now, false, &mut s)?;
         if (i + 1) % chunk == 0 {
             hub.evict(max_rows);

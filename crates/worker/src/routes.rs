@@ -4,17 +4,21 @@
 
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
+use stocksync_core::limits::{MAX_BODY_BYTES, MAX_BULK_BODY_BYTES, MAX_MAPPINGS_PER_REQUEST};
 use stocksync_core::{
     wire, ChannelId, ErrorCode, Event, ListingId, LocationId, Mapping, OrderRef, ResyncBody, Sku,
 };
 use worker::Method;
 
+use crate::bulk::{self, BulkItems};
 use crate::http::{ApiError, Body};
 
 /// Every route of the v1 API (SPEC §5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     LocationPut(LocationId),
+    /// `PUT /v1/items`: bulk stock, CSV or JSON ([`items_bulk`]).
+    ItemsBulk,
     ItemPut(Sku),
     ItemGet(Sku),
     ItemAdjust(Sku),
@@ -37,6 +41,23 @@ pub enum Route {
     Import,
     DemoGet(ChannelId, ListingId),
     DemoPut(ChannelId, ListingId),
+}
+
+impl Route {
+    /// The largest body this route reads: [`MAX_BULK_BODY_BYTES`] (64 MiB) on the bulk routes
+    /// (`PUT /v1/items`, `PUT /v1/mappings`, `POST /v1/import`), [`MAX_BODY_BYTES`] (1 MiB)
+    /// everywhere else.
+    pub fn body_cap(&self) -> usize {
+        if self.is_bulk() {
+            MAX_BULK_BODY_BYTES
+        } else {
+            MAX_BODY_BYTES
+        }
+    }
+
+    pub fn is_bulk(&self) -> bool {
+        matches!(self, Route::ItemsBulk | Route::MappingsPut | Route::Import)
+    }
 }
 
 fn decode(segment: &str) -> Result<String, ApiError> {
@@ -70,6 +91,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     match segs.as_slice() {
         ["locations", l] => match m {
             Put => Ok(Route::LocationPut(id(l, LocationId::new)?)),
+            _ => wrong("PUT"),
+        },
+        ["items"] => match m {
+            Put => Ok(Route::ItemsBulk),
             _ => wrong("PUT"),
         },
         ["items", s] => match m {
@@ -190,7 +215,9 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
         Route::Resync => Event::Resync {
             channel: body.json_or_default::<ResyncBody>()?.channel,
         },
-        Route::ItemGet(_)
+        // Parsed by [`items_bulk`]; the ledger applies the rows.
+        Route::ItemsBulk
+        | Route::ItemGet(_)
         | Route::ChannelsList
         | Route::MappingGet(..)
         | Route::Sync
@@ -205,6 +232,24 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
     Ok(Some(event))
 }
 
+/// `PUT /v1/items`: bulk stock levels and composites, one [`stocksync_core::ItemBody`] per sku
+/// (`bulk.rs`), all or nothing; errors name the CSV line or JSON array index.
+pub fn items_bulk(body: &Body) -> Result<BulkItems, ApiError> {
+    bulk::parse(body)
+}
+
+/// More rows than one request may carry: `413 too_many`, before any row is checked.
+fn too_many_mappings() -> ApiError {
+    ApiError::new(
+        413,
+        ErrorCode::TooMany.as_str(),
+        format!(
+            "the body has more than {MAX_MAPPINGS_PER_REQUEST} mappings; split it into requests \
+             of at most {MAX_MAPPINGS_PER_REQUEST}"
+        ),
+    )
+}
+
 /// `PUT /v1/mappings`: a JSON array, or `text/csv` with a header row naming the columns.
 fn mappings(body: &Body) -> Result<Vec<Mapping>, ApiError> {
     Ok(mappings_with_lines(body)?.0)
@@ -216,7 +261,15 @@ pub fn mappings_with_lines(body: &Body) -> Result<(Vec<Mapping>, Option<Vec<u64>
         let (rows, lines) = csv_mappings(body.text("text/csv")?)?;
         return Ok((rows, Some(lines)));
     }
-    Ok((body.json()?, None))
+    let text = body.text("application/json")?;
+    let value = wire::parse(text)?;
+    if value
+        .as_array()
+        .is_some_and(|a| a.len() > MAX_MAPPINGS_PER_REQUEST)
+    {
+        return Err(too_many_mappings());
+    }
+    Ok((wire::from_value(value)?, None))
 }
 
 /// Columns a CSV of mappings may have; the rule columns become the row's rule overrides.
@@ -235,7 +288,8 @@ const RULE_COLUMNS: [&str; 4] = ["buffer", "end_when", "percent", "max_listed"];
 
 /// Turns each CSV row into the JSON object of a [`Mapping`] and parses that with the core, so
 /// a bad cell answers the same code as the same value in JSON would (a fractional pack →
-/// `invalid_quantity`, an empty sku → `invalid_id`, …).
+/// `invalid_quantity`, an empty sku → `invalid_id`, …). Errors name the CSV line as a
+/// spreadsheet shows it (the header is line 1; blank lines and quoted line breaks count).
 fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
@@ -264,36 +318,31 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
         }
     }
     let mut out = Vec::new();
-    let mut lines = Vec::new();
-    let (mut newlines, mut counted) = (0u64, 0usize);
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            let row = e.position().map_or(i as u64 + 2, |p| p.line());
+    let mut line_nos = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let mut lines = bulk::CsvLines::new(text.as_bytes());
+    loop {
+        let from = reader.position().byte();
+        let more = reader.read_record(&mut record);
+        let line = lines.record_at(from);
+        let more = more.map_err(|e| {
+            let what = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => format!("a row has {len} cells but the header has {expected_len}"),
+                _ => e.to_string(),
+            };
             ApiError::core(
                 ErrorCode::InvalidRequest,
-                format!("malformed CSV at line {row}: {e}"),
+                format!("CSV line {line}: malformed CSV: {what}"),
             )
         })?;
-        // The line a spreadsheet shows (the header is line 1), counted from the record's
-        // byte offset: the csv crate's own line count skips blank lines.
-        // (Its byte offsets start after a UTF-8 BOM, which it strips.)
-        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let byte = record
-            .position()
-            .map_or(0, |p| p.byte() as usize + bom)
-            .min(text.len());
-        // …and point before the blank lines that precede the record.
-        let byte = byte
-            + text.as_bytes()[byte..]
-                .iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count();
-        newlines += text.as_bytes()[counted.min(byte)..byte]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
-        counted = counted.max(byte);
-        let row = newlines + 1;
+        if !more {
+            break;
+        }
+        if out.len() == MAX_MAPPINGS_PER_REQUEST {
+            return Err(too_many_mappings());
+        }
         let mut obj = serde_json::Map::new();
         let mut rules = serde_json::Map::new();
         for (h, cell) in headers.iter().zip(record.iter()) {
@@ -322,11 +371,11 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
             obj.insert("rules".to_string(), serde_json::Value::Object(rules));
         }
         let mapping = wire::from_value::<Mapping>(serde_json::Value::Object(obj))
-            .map_err(|e| ApiError::core(e.code, format!("CSV line {row}: {}", e.message)))?;
+            .map_err(|e| ApiError::core(e.code, format!("CSV line {line}: {}", e.message)))?;
         out.push(mapping);
-        lines.push(row);
+        line_nos.push(line as u64);
     }
-    Ok((out, lines))
+    Ok((out, line_nos))
 }
 
 #[cfg(test)]
@@ -371,6 +420,57 @@ mod tests {
         assert_eq!(
             route(&Method::Get, "/v1/items/a%00b").unwrap_err().code,
             "invalid_id"
+        );
+    }
+
+    #[test]
+    fn bulk_routes_take_64_mib_and_the_rest_1_mib() {
+        assert_eq!(route(&Method::Put, "/v1/items"), Ok(Route::ItemsBulk));
+        let e = route(&Method::Post, "/v1/items").unwrap_err();
+        assert_eq!((e.status, e.allow), (405, Some("PUT")));
+        for (m, p) in [
+            (Method::Put, "/v1/items"),
+            (Method::Put, "/v1/mappings"),
+            (Method::Post, "/v1/import"),
+        ] {
+            assert_eq!(route(&m, p).unwrap().body_cap(), 64 << 20, "{p}");
+        }
+        for (m, p) in [
+            (Method::Put, "/v1/items/A"),
+            (Method::Post, "/v1/orders"),
+            (Method::Post, "/v1/preview"),
+        ] {
+            assert_eq!(route(&m, p).unwrap().body_cap(), 1 << 20, "{p}");
+        }
+        let rows = items_bulk(&body("text/csv", "sku,location,on_hand\nA,L,1\n")).unwrap();
+        assert_eq!((rows.rows, rows.items.len()), (1, 1));
+        assert_eq!(
+            event(&Route::ItemsBulk, &body("text/csv", "")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn mapping_rows_over_the_cap_are_413_too_many() {
+        let mut csv = String::from("channel,listing,sku\n");
+        for i in 0..=MAX_MAPPINGS_PER_REQUEST {
+            csv.push_str(&format!("c,L{i},A\n"));
+        }
+        let e = event(&Route::MappingsPut, &body("text/csv", &csv)).unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (413, "too_many"),
+            "{}",
+            e.message
+        );
+        let one = r#"{"channel":"c","listing":"L","sku":"A"}"#;
+        let json = format!("[{}]", vec![one; MAX_MAPPINGS_PER_REQUEST + 1].join(","));
+        let e = event(&Route::MappingsPut, &body("application/json", &json)).unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (413, "too_many"),
+            "{}",
+            e.message
         );
     }
 
@@ -437,6 +537,25 @@ mod tests {
             "invalid_type"
         );
         assert_eq!(bad("channel,listing,sku\nebay,E\n"), "invalid_request");
+        // Errors name the line a spreadsheet shows: blank lines and CRLF count.
+        let message = |csv: &str| {
+            event(&Route::MappingsPut, &body("text/csv", csv))
+                .unwrap_err()
+                .message
+        };
+        let m = message("\u{feff}channel,listing,sku\r\nebay,E-1,A\r\n\r\nebay,,B\r\n");
+        assert!(m.starts_with("CSV line 4:"), "{m}");
+        let m = message("channel,listing,sku\nebay,E-1,A\n\nebay,E\n");
+        assert!(m.contains("line 4"), "{m}");
+        let dup = event(
+            &Route::MappingsPut,
+            &body(
+                "application/json",
+                r#"[{"channel":"c","listing":"L","sku":"A","sku":"B"}]"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(dup.code, "malformed_json", "{}", dup.message);
     }
 }
 

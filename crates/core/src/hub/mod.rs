@@ -225,6 +225,7 @@ fn receipt(order: &Order, duplicate: bool) -> OrderReceipt {
         location: order.location.clone(),
         status: order.status,
         duplicate,
+        changed: !duplicate,
         oversold: order.oversold(),
         lines: order
             .lines

@@ -8,7 +8,7 @@ use crate::error::{err, Error, ErrorCode};
 use crate::ids::{ChannelId, ListingKey, LocationId, OrderRef, Sku};
 use crate::limits;
 use crate::model::{Listing, Order, OrderLine, OrderStatus, PlaceOrder, Reservation};
-use crate::plan::{Outcome, SkipReason, Skipped};
+use crate::plan::{OrderReceipt, Outcome, SkipReason, Skipped};
 use crate::qty::{Qty, MAX_QTY};
 
 impl Hub {
@@ -211,10 +211,37 @@ impl Hub {
                 alloc::format!("no order \"{}\" of channel \"{}\"", key.1, key.0),
             );
         };
-        if o.status != OrderStatus::Open {
-            // A second cancel or ship, or a ship after a cancel, changes nothing.
-            out.receipt = Some(receipt(o, false));
-            return Ok(());
+        match (o.status, to) {
+            (OrderStatus::Open, _) => {}
+            // The same operation again (a second cancel, a second ship) changes nothing.
+            (now, to) if now == to => {
+                out.receipt = Some(OrderReceipt {
+                    changed: false,
+                    ..receipt(o, false)
+                });
+                return Ok(());
+            }
+            // The other one after the first (SPEC §5.1): it did not happen, say so.
+            (OrderStatus::Shipped, _) => {
+                return err(
+                    ErrorCode::OrderShipped,
+                    alloc::format!(
+                        "order \"{}\" of channel \"{}\" was shipped; it can no longer be cancelled",
+                        key.1,
+                        key.0
+                    ),
+                )
+            }
+            (OrderStatus::Cancelled, _) => {
+                return err(
+                    ErrorCode::OrderCancelled,
+                    alloc::format!(
+                        "order \"{}\" of channel \"{}\" was cancelled; it can no longer be shipped",
+                        key.1,
+                        key.0
+                    ),
+                )
+            }
         }
         let location = o.location.clone();
         let reservations: Vec<Reservation> = o

@@ -145,3 +145,67 @@ fn an_ndjson_backup_streams_and_restores_an_equal_hub_in_chunks() {
     assert!(r.body.contains("line 2"), "{}", r.body);
     assert_eq!(to.export(), before);
 }
+
+#[test]
+fn bulk_stock_csv_loads_all_or_nothing_and_names_the_bad_line() {
+    let api = api("bulk-items");
+    setup(&api, 3);
+    api.ok("PUT", "/v1/locations/L2", Some(json!({"name": "Second"})));
+    api.ok("PUT", "/v1/mappings", Some(Value::from(mappings(3))));
+    api.wait_synced(30 * SECS).unwrap();
+    let before = api.export();
+    for (csv, status, needle) in [
+        ("sku,on_hand\nS000,1\n", 400, "location"),
+        (
+            "sku,location,on_hand\nS000,L1,1\nS001,L1,2.5\n",
+            400,
+            "line 3",
+        ),
+        (
+            "sku,location,on_hand\nS000,L1,1\nS000,L1,1\n",
+            400,
+            "2 and 3",
+        ),
+        (
+            "sku,location,on_hand\nS000,L1,1\nS001,L1,4\nS000,L1,2\n",
+            400,
+            "2 and 4",
+        ),
+        (
+            "sku,location,on_hand\nS000,L1,1\nS001,NOWHERE,4\n",
+            422,
+            "line 3",
+        ),
+    ] {
+        let r = api.send("PUT", "/v1/items", Body::Raw("text/csv", csv.into()), &[]);
+        assert_eq!(r.status, status, "{csv:?}: {}", r.body);
+        assert!(r.body.contains(needle), "{csv:?}: {}", r.body);
+        assert_eq!(api.export(), before, "{csv:?} changed nothing");
+    }
+    // Linnworks' layout, with a BOM, CRLF, quotes and a blank line; new skus and new levels.
+    let csv = "\u{feff}sku,location,on_hand\r\n\"S000\",L1,7\r\nS000,L2,3\r\n\r\nS001,L1,0\r\nNEW-1,L2,9\r\n";
+    let s = api.ok_raw("PUT", "/v1/items", "text/csv", csv);
+    assert_eq!(s["rows"], 4, "{s}");
+    assert_eq!(s["items"], 3, "{s}");
+    assert_eq!(
+        s["pushes"], 2,
+        "S000 and S001 changed on the channel that sells from L1: {s}"
+    );
+    let item = api.ok("GET", "/v1/items/S000", None);
+    assert_eq!(item["locations"]["L1"]["on_hand"], 7);
+    assert_eq!(item["locations"]["L2"]["on_hand"], 3);
+    assert_eq!(
+        api.ok("GET", "/v1/items/NEW-1", None)["locations"]["L2"]["on_hand"],
+        9
+    );
+    // S002 was not named: left alone.
+    assert_eq!(
+        api.ok("GET", "/v1/items/S002", None)["locations"]["L1"]["on_hand"],
+        2
+    );
+    api.wait_synced(30 * SECS).unwrap();
+    assert_eq!(api.listing("demo", "D000")["last_sent"], 7);
+    // JSON works too.
+    let s = api.ok("PUT", "/v1/items", Some(json!([{"sku": "KIT", "components": [{"sku": "S000", "qty": 2}]}, {"sku": "S001", "levels": {"L1": 5}}])));
+    assert_eq!(s["rows"], 2, "{s}");
+}

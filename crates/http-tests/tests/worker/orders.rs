@@ -3,7 +3,55 @@
 
 use serde_json::{json, Value};
 
+use stocksync_http_tests::client::Body;
+
 use crate::{api, given, one_demo_listing, SECS};
+
+/// SPEC §5.1: the same operation again is `200 "changed": false`; the other operation on a
+/// closed order is `409 order_shipped` / `order_cancelled`; neither changes anything.
+#[test]
+fn a_repeated_cancel_or_ship_changes_nothing_and_the_other_one_is_a_conflict() {
+    let api = api("lifecycle");
+    one_demo_listing(&api, "A", 5);
+    for o in ["C-1", "S-1"] {
+        let order = json!({"channel": "demo", "order": o, "lines": [{"listing": "D-1", "qty": 1}]});
+        api.ok("POST", "/v1/orders", Some(order));
+    }
+    let first = api.ok("POST", "/v1/orders/demo/C-1/cancel", None);
+    assert_eq!(
+        (first["status"].as_str(), first["changed"].as_bool()),
+        (Some("cancelled"), Some(true))
+    );
+    let first = api.ok("POST", "/v1/orders/demo/S-1/ship", None);
+    assert_eq!(
+        (first["status"].as_str(), first["changed"].as_bool()),
+        (Some("shipped"), Some(true))
+    );
+    api.wait_synced(10 * SECS).unwrap();
+    let before = api.export();
+    for (path, status) in [("C-1/cancel", "cancelled"), ("S-1/ship", "shipped")] {
+        let again = api.ok("POST", &format!("/v1/orders/demo/{path}"), None);
+        assert_eq!(
+            (again["status"].as_str(), again["changed"].as_bool()),
+            (Some(status), Some(false)),
+            "{path}"
+        );
+        assert_eq!(again["pushes"], json!([]), "{path} plans nothing");
+    }
+    for (path, code) in [
+        ("C-1/ship", "order_cancelled"),
+        ("S-1/cancel", "order_shipped"),
+    ] {
+        let r = api.send("POST", &format!("/v1/orders/demo/{path}"), Body::None, &[]);
+        assert_eq!(
+            (r.status, r.code().as_deref()),
+            (409, Some(code)),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.export(), before, "repeats and conflicts change nothing");
+}
 
 #[test]
 fn a_duplicate_order_answers_as_the_first_and_reserves_nothing_more() {
@@ -17,6 +65,10 @@ fn a_duplicate_order_answers_as_the_first_and_reserves_nothing_more() {
     let again = api.ok("POST", "/v1/orders", Some(order));
     assert_eq!(first["duplicate"], false);
     assert_eq!(again["duplicate"], true);
+    assert_eq!(
+        (first["changed"].clone(), again["changed"].clone()),
+        (json!(true), json!(false))
+    );
     for field in [
         "order", "channel", "location", "status", "oversold", "lines",
     ] {
