@@ -1,0 +1,142 @@
+// The big-merchant benchmark (BENCHMARKS.md "A million skus"): one wrangler dev, a big tenant
+// of SKUS skus × 5 locations and 3 listings per sku on 10 channels (channel c0 lists every
+// sku), beside a small tenant of 1,000 skus of the same shape, both loaded through the bulk
+// routes. Prints every figure as it is measured.
+//
+//   node scripts/bench/big-tenant.mjs URL KEY SKUS RESTART_CMD
+//
+// Stock goes in through PUT /v1/items (CSV, 100,000 rows a request). Listings go in through
+// POST /v1/import NDJSON chunks carrying last_sent = the number the hub computes (every sku has
+// 10 on hand at each of 5 locations and the channels have no rules: 50), so the hub starts in
+// sync, as a running merchant's does, instead of queueing millions of first pushes; PUT
+// /v1/mappings is timed on its own at 100,000 rows (it plans those listings' first pushes).
+// RESTART_CMD restarts wrangler dev on the same state (for the first-order-after-restart figure).
+import { execSync } from 'node:child_process';
+
+const [url, key, skusArg, restartCmd] = process.argv.slice(2);
+const SKUS = Number(skusArg || 1000000);
+const LOCS = ['L0', 'L1', 'L2', 'L3', 'L4'];
+const CHANNELS = Array.from({ length: 10 }, (_, i) => `c${i}`);
+const ROWS = 100000;
+
+async function call(tenant, method, path, body, type = 'application/json', headers = {}) {
+  let t0 = performance.now();
+  const send = () => fetch(url + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, 'X-Stocksync-Tenant': tenant, 'Content-Type': type, ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  let res;
+  try {
+    res = await send();
+  } catch (e) {
+    // A keep-alive connection to the instance before a restart fails at once: retry on a new one.
+    t0 = performance.now();
+    res = await send();
+  }
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (!res.ok && res.status !== 202) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
+  return { ms, status: res.status, json: () => JSON.parse(text), text };
+}
+
+const sku = (i) => `SKU-${String(i).padStart(7, '0')}`;
+const fmt = (n) => Math.round(n).toLocaleString('en');
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const listingsOf = (i) => [0, 1 + (i % 9), 1 + ((i + 4) % 9)].map((c) => ({ channel: `c${c}`, listing: `${sku(i)}-c${c}` }));
+
+async function load(tenant, n) {
+  const mem = [];
+  await call(tenant, 'POST', '/v1/import?first=true', JSON.stringify({ type: 'meta', version: 1, next_seq: 1 }) + '\n', 'application/x-ndjson');
+  for (const l of LOCS) await call(tenant, 'PUT', `/v1/locations/${l}`, { name: l });
+  for (const c of CHANNELS) await call(tenant, 'PUT', `/v1/channels/${c}`, { locations: LOCS, target: { kind: 'demo' } });
+  // Stock: CSV, 100,000 rows a request.
+  let t0 = performance.now(), rows = 0, lines = ['sku,location,on_hand'];
+  const flush = async () => { await call(tenant, 'PUT', '/v1/items', lines.join('\n') + '\n', 'text/csv'); rows += lines.length - 1; lines = ['sku,location,on_hand']; };
+  for (let i = 0; i < n; i++) {
+    for (const l of LOCS) lines.push(`${sku(i)},${l},10`);
+    if (lines.length > ROWS) await flush();
+  }
+  if (lines.length > 1) await flush();
+  const itemsS = (performance.now() - t0) / 1000;
+  console.log(`${tenant}: PUT /v1/items ${fmt(rows)} rows in ${itemsS.toFixed(1)} s = ${fmt(rows / itemsS)} rows/s`);
+  mem.push((await call(tenant, 'GET', '/v1/stats')).json().wasm_memory_bytes);
+  // Listings: NDJSON import chunks (in sync), ~8 MB each.
+  t0 = performance.now();
+  let count = 0, chunk = [];
+  const send = async () => { await call(tenant, 'POST', '/v1/import', chunk.join('\n') + '\n', 'application/x-ndjson'); count += chunk.length; chunk = []; };
+  for (let i = 0; i < n; i++) {
+    for (const l of listingsOf(i)) chunk.push(JSON.stringify({ type: 'listing', listing: { ...l, sku: sku(i), last_sent: 50, acked_seq: 0 } }));
+    if (chunk.length >= 40000) await send();
+  }
+  if (chunk.length) await send();
+  const listS = (performance.now() - t0) / 1000;
+  console.log(`${tenant}: POST /v1/import ${fmt(count)} listing records in ${listS.toFixed(1)} s = ${fmt(count / listS)} rows/s`);
+  const st = (await call(tenant, 'GET', '/v1/stats')).json();
+  mem.push(st.wasm_memory_bytes);
+  console.log(`${tenant}: stats ${JSON.stringify(st)}`);
+  console.log(`${tenant}: SQLite ${fmt(st.sqlite_bytes)} bytes = ${fmt(st.sqlite_bytes / st.listings)} bytes per listing (everything included)`);
+  return mem;
+}
+
+let orderNo = 0;
+const order = (tenant, i) => call(tenant, 'POST', '/v1/orders', { channel: 'c0', order: `B-${orderNo++}`, lines: [{ listing: `${sku(i)}-c0`, qty: 1 }] });
+
+async function steady(tenant, n, count) {
+  const ms = [];
+  for (let k = 0; k < count; k++) ms.push((await order(tenant, (k * 7919) % n)).ms);
+  return ms;
+}
+
+const big = 'big', small = 'small';
+const memBig = await load(big, SKUS);
+await load(small, 1000);
+
+// Mappings through PUT /v1/mappings, timed on the big tenant: 100,000 rows (one new listing on
+// c9 for each of 100,000 skus; each plans its first push).
+{
+  const lines = ['channel,listing,sku'];
+  for (let k = 0; k < ROWS; k++) lines.push(`c9,M-${k},${sku(k % SKUS)}`);
+  const r = await call(big, 'PUT', '/v1/mappings', lines.join('\n') + '\n', 'text/csv');
+  console.log(`big: PUT /v1/mappings ${fmt(ROWS)} CSV rows in ${(r.ms / 1000).toFixed(1)} s = ${fmt(ROWS / (r.ms / 1000))} rows/s (${r.json().pushes} first pushes planned)`);
+}
+
+// First order after a restart, each tenant cold.
+if (restartCmd) {
+  execSync(restartCmd, { stdio: 'inherit' });
+  const s = await order(small, 17), b = await order(big, 17);
+  console.log(`first order after restart: small ${s.ms.toFixed(1)} ms, big ${b.ms.toFixed(1)} ms (${(b.ms / s.ms).toFixed(2)}×; target ≤ 1.5×)`);
+  const s2 = await order(small, 18), b2 = await order(big, Math.floor(SKUS / 2));
+  console.log(`second order: small ${s2.ms.toFixed(1)} ms, big ${b2.ms.toFixed(1)} ms`);
+}
+const sm = await steady(small, 1000, 300), bg = await steady(big, SKUS, 300);
+console.log(`steady orders, 1 connection, 300 each: small p50 ${pct(sm, 0.5).toFixed(1)} ms p99 ${pct(sm, 0.99).toFixed(1)}; big p50 ${pct(bg, 0.5).toFixed(1)} ms p99 ${pct(bg, 0.99).toFixed(1)} (${(pct(bg, 0.5) / pct(sm, 0.5)).toFixed(2)}×; target ≤ 1.5×)`);
+
+// Sync pages.
+for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `/v1/sync?limit=100&cursor=${encodeURIComponent(JSON.stringify(['c0', `${sku(SKUS - 50)}-c0`]))}`, `/v1/sync?sku=${sku(SKUS - 3)}`]) {
+  const t = [];
+  for (let k = 0; k < 5; k++) t.push((await call(big, 'GET', path)).ms);
+  console.log(`GET ${path}: median ${pct(t, 0.5).toFixed(1)} ms of 5 (target < 100 ms)`);
+}
+
+// A channel-wide recompute of every listing of c0 (SKUS listings), with orders meanwhile.
+{
+  const r = await call(big, 'PUT', '/v1/channels/c0', { locations: LOCS, rules: { buffer: 1 }, target: { kind: 'demo' } });
+  const job = r.json().job;
+  console.log(`PUT /v1/channels/c0 (buffer 1): ${r.status} ${r.text} in ${r.ms.toFixed(1)} ms`);
+  const t0 = performance.now(), ms = [];
+  let j;
+  for (;;) {
+    ms.push((await order(big, (orderNo * 104729) % SKUS)).ms);
+    if (ms.length % 50 === 0) {
+      j = (await call(big, 'GET', `/v1/jobs/${job}`)).json();
+      memBig.push((await call(big, 'GET', '/v1/stats')).json().wasm_memory_bytes);
+      if (j.state !== 'running' || performance.now() - t0 > 600000) break;
+    }
+  }
+  const s = (performance.now() - t0) / 1000;
+  console.log(`recompute job: ${j.state}, ${fmt(j.done)} of ${fmt(j.total)} listings in ${s.toFixed(0)} s (${fmt(j.done / s)} listings/s); ${ms.length} orders meanwhile: p50 ${pct(ms, 0.5).toFixed(1)} ms p99 ${pct(ms, 0.99).toFixed(1)} ms max ${Math.max(...ms).toFixed(0)} ms (target p99 < 100 ms)`);
+}
+const st = (await call(big, 'GET', '/v1/stats')).json();
+memBig.push(st.wasm_memory_bytes);
+console.log(`big: Ledger wasm memory, peak seen ${fmt(Math.max(...memBig) / 1048576)} MiB (target < 32 MB); stats ${JSON.stringify(st)}`);
