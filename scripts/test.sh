@@ -10,7 +10,7 @@
 #      package under Node; the built ES module and its .d.ts (scripts/test-web.sh)
 #   5. the worker: built; the HTTP tests against `wrangler dev` — scenario files over HTTP,
 #      the seed story, webhooks, bad input, concurrency, restart, auth (scripts/test-worker.sh)
-#   6. size budgets: worker ≤ 1 MB gzip, browser package ≤ 150 KB gzip (scripts/check-sizes.sh)
+#   6. size budgets: worker ≤ 1 MB gzip, browser package ≤ 152 KB gzip (scripts/check-sizes.sh)
 #   7. the preview page end to end in headless Chromium, served by `wrangler dev`
 #      (scripts/test-page.sh; screenshots in out/screenshots/)
 #

@@ -19,6 +19,7 @@ const LOCS = ['L0', 'L1', 'L2', 'L3', 'L4'];
 const CHANNELS = Array.from({ length: 10 }, (_, i) => `c${i}`);
 const ROWS = 100000;
 
+let restarts = 0;
 async function call(tenant, method, path, body, type = 'application/json', headers = {}) {
   let t0 = performance.now();
   const send = () => fetch(url + path, {
@@ -34,7 +35,15 @@ async function call(tenant, method, path, body, type = 'application/json', heade
     t0 = performance.now();
     res = await send();
   }
-  const text = await res.text();
+  let text = await res.text();
+  // workerd under wrangler dev resets the object now and then during long bulk loads here
+  // ("Your worker restarted mid-request"; the request's transaction rolled back): count it and
+  // send the request again.
+  for (let tries = 0; res.status === 503 && text.includes('restarted mid-request') && tries < 5; tries++) {
+    restarts++;
+    res = await send();
+    text = await res.text();
+  }
   const ms = performance.now() - t0;
   if (!res.ok && res.status !== 202) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
   return { ms, status: res.status, json: () => JSON.parse(text), text };
@@ -64,10 +73,15 @@ async function load(tenant, n) {
   // Listings: NDJSON import chunks (in sync), ~8 MB each.
   t0 = performance.now();
   let count = 0, chunk = [];
-  const send = async () => { await call(tenant, 'POST', '/v1/import', chunk.join('\n') + '\n', 'application/x-ndjson'); count += chunk.length; chunk = []; };
+  const send = async () => {
+    await call(tenant, 'POST', '/v1/import', chunk.join('\n') + '\n', 'application/x-ndjson');
+    count += chunk.length;
+    chunk = [];
+    if (process.env.BIG_VERBOSE) console.log(`  ${fmt(count)} listings: ${JSON.stringify((await call(tenant, 'GET', '/v1/stats')).json())}`);
+  };
   for (let i = 0; i < n; i++) {
     for (const l of listingsOf(i)) chunk.push(JSON.stringify({ type: 'listing', listing: { ...l, sku: sku(i), last_sent: 50, acked_seq: 0 } }));
-    if (chunk.length >= 40000) await send();
+    if (chunk.length >= Number(process.env.BIG_IMPORT_LINES || 10000)) await send();
   }
   if (chunk.length) await send();
   const listS = (performance.now() - t0) / 1000;
@@ -139,4 +153,5 @@ for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `
 }
 const st = (await call(big, 'GET', '/v1/stats')).json();
 memBig.push(st.wasm_memory_bytes);
+console.log(`object restarts seen (and retried): ${restarts}`);
 console.log(`big: Ledger wasm memory, peak seen ${fmt(Math.max(...memBig) / 1048576)} MiB (target < 32 MB); stats ${JSON.stringify(st)}`);

@@ -7,7 +7,6 @@ use core::fmt;
 
 use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ErrorCode};
@@ -93,18 +92,13 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut obj = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            match obj.entry(key) {
-                Entry::Occupied(e) => {
-                    return Err(A::Error::custom(alloc::format!(
-                        "malformed_json: duplicate key {:?} in one object",
-                        e.key()
-                    )))
-                }
-                Entry::Vacant(e) => {
-                    let Strict(v) = map.next_value()?;
-                    e.insert(v);
-                }
+            if obj.contains_key(&key) {
+                return Err(A::Error::custom(alloc::format!(
+                    "malformed_json: duplicate key {key:?} in one object"
+                )));
             }
+            let Strict(v) = map.next_value()?;
+            obj.insert(key, v);
         }
         Ok(Value::Object(obj))
     }

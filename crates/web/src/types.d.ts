@@ -2,7 +2,7 @@
 // run `UPDATE_TYPES=1 cargo test -p stocksync-web --features ts --test typescript`.
 
 /** The error codes of the HTTP API, which the package's errors carry too. */
-export type ErrorCode = "malformed_json" | "invalid_type" | "missing_field" | "unknown_field" | "invalid_id" | "invalid_quantity" | "invalid_rule" | "invalid_request" | "empty_order" | "too_many" | "unknown_channel" | "unknown_location" | "unknown_sku" | "unknown_order" | "unknown_listing" | "mapping_conflict" | "order_conflict" | "item_kind_conflict" | "invalid_component" | "missing_location" | "negative_stock" | "adjustment_conflict" | "unknown_push" | "unsupported_version" | "order_shipped" | "order_cancelled";
+export type ErrorCode = "malformed_json" | "invalid_type" | "missing_field" | "unknown_field" | "invalid_id" | "invalid_quantity" | "invalid_rule" | "invalid_request" | "empty_order" | "too_many" | "unknown_channel" | "unknown_location" | "unknown_sku" | "unknown_order" | "unknown_listing" | "mapping_conflict" | "order_conflict" | "item_kind_conflict" | "invalid_component" | "missing_location" | "negative_stock" | "adjustment_conflict" | "unknown_push" | "unsupported_version" | "storage_failed" | "order_shipped" | "order_cancelled";
 
 /** What every method of the package throws for rejected input. */
 export interface StocksyncError extends Error {

@@ -273,7 +273,7 @@ impl Hub {
         let Some(backed) = self.backed.as_mut() else {
             return Ok(());
         };
-        if backed.units.insert(sku.clone(), ()).is_some() {
+        if !backed.units.insert(sku.clone()) {
             return Ok(());
         }
         if let Some(rec) = store.item(sku)? {
