@@ -373,7 +373,7 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
         let mapping = wire::from_value::<Mapping>(serde_json::Value::Object(obj))
             .map_err(|e| ApiError::core(e.code, format!("CSV line {line}: {}", e.message)))?;
         out.push(mapping);
-        line_nos.push(line as u64);
+        line_nos.push(line);
     }
     Ok((out, line_nos))
 }
