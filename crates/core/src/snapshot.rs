@@ -15,8 +15,8 @@ use crate::events::Event;
 use crate::hub::{AdjustRecord, Hub, Item};
 use crate::ids::{ChannelId, ListingId, ListingKey, LocationId, Sku};
 use crate::model::{
-    Adjust, Channel, ItemBody, Link, Listing, Location, Mapping, Order, OrderStatus, Pending,
-    RuleOverrides, SyncState,
+    Adjust, Channel, ItemBody, Listing, Location, Mapping, Order, OrderStatus, Pending,
+    RuleOverrides,
 };
 use crate::plan::{Dirty, Outcome};
 use crate::qty::Qty;
@@ -209,43 +209,24 @@ impl Hub {
                     alloc::format!("listing {key}: no channel \"{}\"", key.channel),
                 );
             }
-            let link = match r.sku {
-                Some(sku) => {
-                    let m = Mapping {
-                        channel: r.channel,
-                        listing: r.listing,
-                        sku,
-                        pack: Some(r.pack),
-                        ignore_sync: r.ignore_sync,
-                        rules: r.rules,
-                    };
-                    hub.check_mapping(&m)?;
-                    Some(Link {
-                        sku: m.sku,
-                        pack: r.pack.get(),
-                        ignore_sync: m.ignore_sync,
-                        rules: m.rules,
-                    })
-                }
-                None => None,
-            };
+            if let Some(sku) = &r.sku {
+                hub.check_mapping(&Mapping {
+                    channel: r.channel.clone(),
+                    listing: r.listing.clone(),
+                    sku: sku.clone(),
+                    pack: Some(r.pack),
+                    ignore_sync: r.ignore_sync,
+                    rules: r.rules.clone(),
+                })?;
+            }
             if let Some(q) = r.last_sent {
                 q.at_least(0, &alloc::format!("listing {key} last_sent"))?;
             }
             max_seq = max_seq
                 .max(r.acked_seq)
                 .max(r.pending.as_ref().map_or(0, |p| p.seq));
-            let sync = SyncState {
-                last_sent: r.last_sent.map(Qty::get),
-                pending: r.pending,
-                attempts: r.attempts,
-                last_error: r.last_error,
-                acked_seq: r.acked_seq,
-            };
-            if hub
-                .insert_listing(key.clone(), Listing { link, sync })
-                .is_some()
-            {
+            let (_, listing) = crate::hub::listing_from_record(r);
+            if hub.insert_listing(key.clone(), listing).is_some() {
                 return err(
                     ErrorCode::MappingConflict,
                     alloc::format!("listing {key} appears twice"),

@@ -541,7 +541,7 @@ impl Ledger {
                 if first {
                     Batch {
                         wipe: true,
-                        kv: vec![mirror::CHANNELS.to_string(), mirror::PRUNE.to_string()],
+                        kv: vec![mirror::CHANNELS.to_string()],
                         ..Batch::default()
                     }
                     .write(sql)?;

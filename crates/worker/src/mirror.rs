@@ -11,18 +11,14 @@
 //! - `{tenant}:mapping:{channel}:{listing}` → the [`Mapping`] JSON; deleted on unlink. A key
 //!   that would pass KV's 512-byte limit becomes `{tenant}:mapping#{sha256 hex}` instead.
 
-use std::collections::BTreeSet;
-
 use sha2::{Digest, Sha256};
 use stocksync_core::{listing_row_key, wire, ChannelId, Hub, ListingKey};
 use worker::kv::KvStore;
 
-/// Mirror marks (the `kv_dirty` keys): the channel list, one listing, or deleting the mapping
-/// keys of listings that no longer exist (after an import). Marks sort in that order, so an
-/// import's new keys are written before the old ones are pruned.
+/// Mirror marks (the `kv_dirty` keys): the channel list, or one listing (written if it is
+/// linked, deleted from KV if not, so a replaced hub's old mappings go too).
 pub const CHANNELS: &str = "channels";
 const LISTING: &str = "listing:";
-pub const PRUNE: &str = "prune";
 
 const KV_KEY_LIMIT: usize = 512;
 
@@ -78,7 +74,8 @@ pub fn channels_json(hub: &Hub) -> String {
 /// The marks of an import: everything is rewritten, one small mark per key, so a large
 /// merchant's mirror is written over several invocations (KV allows ~1000 operations each).
 pub fn import_marks(hub: &Hub) -> Vec<String> {
-    let mut marks = vec![CHANNELS.to_string(), PRUNE.to_string()];
+    // The replaced hub's mappings are marked by the wipe itself (`store::Batch::write`).
+    let mut marks = vec![CHANNELS.to_string()];
     marks.extend(hub.listing_keys().map(listing_mark));
     marks
 }
@@ -88,8 +85,6 @@ pub fn import_marks(hub: &Hub) -> Vec<String> {
 pub enum Op {
     Put(String, String),
     Delete(String),
-    /// Delete every mapping key of the tenant not in the set (after an import).
-    Prune(String, BTreeSet<String>),
 }
 
 /// The KV writes that bring `mark` up to date with the hub, read now (synchronously, the
@@ -103,23 +98,6 @@ pub fn ops(
 ) -> Result<Vec<Op>, crate::http::ApiError> {
     if mark == CHANNELS {
         return Ok(vec![Op::Put(channels_key(tenant), channels_json(hub))]);
-    }
-    if mark == PRUNE {
-        // After an import: keep the linked listings the tables hold (a small hub: the JSON
-        // snapshot's limit bounds this set).
-        let mut keep = BTreeSet::new();
-        for row in crate::store::query(
-            st.sql,
-            "SELECT channel, listing FROM listings WHERE sku IS NOT NULL",
-            vec![],
-        )? {
-            if let [worker::SqlStorageValue::String(c), worker::SqlStorageValue::String(l)] =
-                row.as_slice()
-            {
-                keep.insert(mapping_key(tenant, c, l));
-            }
-        }
-        return Ok(vec![Op::Prune(mapping_prefix(tenant), keep)]);
     }
     let Some(row_key) = mark.strip_prefix(LISTING) else {
         return Ok(Vec::new()); // an unknown mark: nothing to write
@@ -157,26 +135,5 @@ pub async fn run(kv: &KvStore, op: Op) -> Result<(), String> {
             .delete(&k)
             .await
             .map_err(|e| format!("KV delete {k}: {e}")),
-        Op::Prune(prefix, keep) => {
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut list = kv.list().prefix(prefix.clone());
-                if let Some(c) = cursor.take() {
-                    list = list.cursor(c);
-                }
-                let page = list.execute().await.map_err(|e| format!("KV list: {e}"))?;
-                for key in page.keys {
-                    if !keep.contains(&key.name) {
-                        kv.delete(&key.name)
-                            .await
-                            .map_err(|e| format!("KV delete {}: {e}", key.name))?;
-                    }
-                }
-                match page.cursor {
-                    Some(c) if !page.list_complete => cursor = Some(c),
-                    _ => return Ok(()),
-                }
-            }
-        }
     }
 }

@@ -348,6 +348,15 @@ impl Batch {
 
     pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
         if self.wipe {
+            // Every mapping the hub being replaced mirrored gets a mark, written inside SQLite
+            // (no list of them in memory, whatever their number): flushed against the new hub,
+            // each is rewritten or deleted from KV.
+            sql.exec(
+                "INSERT INTO kv_dirty (key, gen) \
+                 SELECT 'listing:' || json_array(channel, listing), 1 FROM listings WHERE sku IS NOT NULL \
+                 ON CONFLICT (key) DO UPDATE SET gen = gen + 1",
+                None,
+            )?;
             for t in [
                 "locations",
                 "channels",
