@@ -12,6 +12,7 @@
 // /v1/mappings is timed on its own at 100,000 rows (it plans those listings' first pushes).
 // RESTART_CMD restarts wrangler dev on the same state (for the first-order-after-restart figure).
 import { execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 
 const [url, key, skusArg, restartCmd] = process.argv.slice(2);
 const SKUS = Number(skusArg || 1000000);
@@ -93,6 +94,15 @@ async function load(tenant, n) {
   return mem;
 }
 
+// Waits until a tenant has no push waiting (so two exports of it agree).
+async function drained(tenant) {
+  for (let k = 0; k < 600; k++) {
+    if ((await call(tenant, 'GET', '/v1/stats')).json().pending_pushes === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${tenant}: pushes still pending after 10 minutes`);
+}
+
 let orderNo = 0;
 const order = (tenant, i) => call(tenant, 'POST', '/v1/orders', { channel: 'c0', order: `B-${orderNo++}`, lines: [{ listing: `${sku(i)}-c0`, qty: 1 }] });
 
@@ -122,6 +132,52 @@ for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `
   const t = [];
   for (let k = 0; k < 5; k++) t.push((await call(big, 'GET', path)).ms);
   console.log(`GET ${path}: median ${pct(t, 0.5).toFixed(1)} ms of 5 (target < 100 ms)`);
+}
+
+// Backup of the whole big hub and its restore into a third tenant: the NDJSON export streamed,
+// cut into 10,000-line import chunks as it arrives (the first one replaces), then both tenants
+// exported again and compared by SHA-256 (equal hubs give equal streams).
+if (!process.env.BIG_SKIP_BACKUP) {
+  const restore = 'restore';
+  const exportStream = async (tenant, onLines) => {
+    const res = await fetch(url + '/v1/export', { headers: { Authorization: `Bearer ${key}`, 'X-Stocksync-Tenant': tenant, Accept: 'application/x-ndjson' } });
+    if (!res.ok) throw new Error(`export ${tenant}: ${res.status}`);
+    const hash = createHash('sha256');
+    const decoder = new TextDecoder();
+    let rest = '', lines = 0, bytes = 0;
+    for await (const part of res.body) {
+      hash.update(part);
+      bytes += part.length;
+      const text = rest + decoder.decode(part, { stream: true });
+      const cut = text.lastIndexOf('\n');
+      rest = text.slice(cut + 1);
+      if (cut >= 0) {
+        const got = text.slice(0, cut).split('\n');
+        lines += got.length;
+        if (onLines) await onLines(got);
+      }
+    }
+    return { hash: hash.digest('hex'), lines, bytes };
+  };
+  await drained(big);
+  let t0 = performance.now(), pending = [], first = true, imported = 0;
+  const sendChunk = async () => {
+    await call(restore, 'POST', `/v1/import${first ? '?first=true' : ''}`, pending.join('\n') + '\n', 'application/x-ndjson');
+    imported += pending.length; first = false; pending = [];
+    memBig.push((await call(restore, 'GET', '/v1/stats')).json().wasm_memory_bytes);
+  };
+  const exported = await exportStream(big, async (got) => {
+    for (const l of got) { pending.push(l); if (pending.length >= 10000) await sendChunk(); }
+  });
+  if (pending.length) await sendChunk();
+  const s = (performance.now() - t0) / 1000;
+  console.log(`backup: exported ${fmt(exported.lines)} lines (${fmt(exported.bytes / 1048576)} MiB) and restored them into a new tenant in ${s.toFixed(0)} s (${fmt(imported / s)} lines/s end to end)`);
+  await drained(restore);
+  t0 = performance.now();
+  const again = await exportStream(big);
+  console.log(`backup: export alone ${((performance.now() - t0) / 1000).toFixed(1)} s = ${fmt(again.lines / ((performance.now() - t0) / 1000))} lines/s`);
+  const copy = await exportStream(restore);
+  console.log(`backup: restored hub ${copy.hash === again.hash ? 'EQUAL to' : 'DIFFERENT from'} the original (${fmt(copy.lines)} vs ${fmt(again.lines)} lines)`);
 }
 
 // A channel-wide recompute of every listing of c0 (SKUS listings), with orders meanwhile.

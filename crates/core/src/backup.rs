@@ -49,6 +49,45 @@ impl BackupLine {
 }
 
 impl Hub {
+    /// Loads what restoring each of `lines` reads, before any of them is restored: the skus
+    /// and listings they name are announced to the store first ([`Store::warm`]), so a store
+    /// can read a whole chunk in a few queries. The working set then holds every line's rows;
+    /// restore them in order with [`Hub::restore_line`] and evict only after the last.
+    pub fn prefetch_lines(
+        &mut self,
+        lines: &[BackupLine],
+        store: &mut dyn Store,
+    ) -> Result<(), Error> {
+        if !self.is_backed() {
+            return Ok(());
+        }
+        let mut skus = Vec::new();
+        let mut keys = Vec::new();
+        for line in lines {
+            match line {
+                BackupLine::Item { sku, item } => {
+                    skus.push(sku.clone());
+                    skus.extend(item.components.iter().flatten().map(|c| c.sku.clone()));
+                }
+                BackupLine::Listing { listing } => {
+                    keys.push(ListingKey::new(
+                        listing.channel.clone(),
+                        listing.listing.clone(),
+                    ));
+                    skus.extend(listing.sku.clone());
+                }
+                _ => {}
+            }
+        }
+        if skus.len() + keys.len() > 1 {
+            store.warm(&skus, &keys)?;
+        }
+        for line in lines {
+            self.prefetch_line(line, store)?;
+        }
+        Ok(())
+    }
+
     /// Loads what restoring `line` reads.
     pub fn prefetch_line(&mut self, line: &BackupLine, store: &mut dyn Store) -> Result<(), Error> {
         match line {

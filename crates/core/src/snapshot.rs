@@ -59,6 +59,21 @@ fn one() -> Qty {
     Qty::ONE
 }
 
+impl ListingRecord {
+    /// The mapping this record links, as `GET /v1/mappings/{channel}/{listing}` shows it; none
+    /// for an unlinked listing.
+    pub fn mapping(&self) -> Option<Mapping> {
+        Some(Mapping {
+            channel: self.channel.clone(),
+            listing: self.listing.clone(),
+            sku: self.sku.clone()?,
+            pack: (self.pack != Qty::ONE).then_some(self.pack),
+            ignore_sync: self.ignore_sync,
+            rules: self.rules.clone(),
+        })
+    }
+}
+
 /// A stored adjustment reference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -45,6 +45,16 @@ pub trait Store {
     fn listing(&mut self, key: &ListingKey) -> Result<Option<ListingRecord>, Error>;
     fn order(&mut self, channel: &ChannelId, order: &OrderRef) -> Result<Option<Order>, Error>;
     fn adjustment(&mut self, reference: &AdjustRef) -> Result<Option<AdjustmentRecord>, Error>;
+
+    /// A hint, given before a batch of prefetches and before anything is written, that the
+    /// reads which follow will ask for these skus' units ([`Store::item`], [`Store::parents`],
+    /// [`Store::listings_of`]) and these listings ([`Store::listing`]). A store may read them
+    /// in bulk now (a query per table instead of one per key) and answer those reads from what
+    /// it read. The default reads nothing ahead.
+    fn warm(&mut self, skus: &[Sku], listings: &[ListingKey]) -> Result<(), Error> {
+        let _ = (skus, listings);
+        Ok(())
+    }
 }
 
 /// An item as stored: on hand *and reserved* per location (a backed hub cannot rebuild

@@ -24,9 +24,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use stocksync_core::scenario::run_backed;
 use stocksync_core::{
-    wire, AdjustRef, Channel, ChannelId, Event, Hub, ItemBody, ListingId, ListingKey, LocationId,
-    Mapping, MemStore, OrderLineIn, OrderRef, Outcome, PlaceOrder, Pooling, Qty, RuleOverrides,
-    Rules, Sku, Snapshot, Target,
+    wire, AdjustRef, AdjustmentRecord, BackupLine, Channel, ChannelId, Event, Hub, ItemBody,
+    ItemRecord, ListingId, ListingKey, ListingRecord, LocationId, Mapping, MemStore, Order,
+    OrderLineIn, OrderRef, Outcome, PlaceOrder, Pooling, Qty, RuleOverrides, Rules, Sku, Snapshot,
+    Store, Target,
 };
 
 const LOCATIONS: [&str; 3] = ["L0", "L1", "L2"];
@@ -596,19 +597,105 @@ impl Sim {
             .import(snapshot.clone())
             .expect("the snapshot imports");
         let mut restored = Backed::new(0);
-        for line in snapshot.into_lines() {
+        let lines: Vec<BackupLine> = snapshot.into_lines();
+        // In chunks of random size, each prefetched whole through a store that reads the
+        // announced keys ahead (as the worker's bulk loads do), then restored line by line.
+        let mut rest = &lines[..];
+        while !rest.is_empty() {
+            let n = (1 + self.rng.below(7) as usize).min(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
             restored
                 .hub
-                .prefetch_line(&line, &mut restored.store)
+                .prefetch_lines(chunk, &mut Warmed::new(&mut restored.store))
                 .expect("prefetch");
-            let out = restored
-                .hub
-                .restore_line(line.clone())
-                .unwrap_or_else(|e| panic!("restoring {line:?}: {e}"));
-            restored.store.write(restored.hub.rows(&out.dirty));
+            for line in chunk {
+                let out = restored
+                    .hub
+                    .restore_line(line.clone())
+                    .unwrap_or_else(|e| panic!("restoring {line:?}: {e}"));
+                restored.store.write(restored.hub.rows(&out.dirty));
+            }
             restored.hub.evict(5);
         }
         restored.same_state(&imported);
+    }
+}
+
+/// A store that, told what is coming ([`Store::warm`]), reads it all at once and answers each
+/// of those reads once from what it read then, as the worker's bulk loads do over SQLite.
+struct Warmed<'a> {
+    inner: &'a mut MemStore,
+    items: BTreeMap<Sku, Option<ItemRecord>>,
+    parents: BTreeMap<Sku, Vec<Sku>>,
+    listings_of: BTreeMap<Sku, Vec<ListingRecord>>,
+    listing: BTreeMap<ListingKey, Option<ListingRecord>>,
+}
+
+impl<'a> Warmed<'a> {
+    fn new(inner: &'a mut MemStore) -> Self {
+        Warmed {
+            inner,
+            items: BTreeMap::new(),
+            parents: BTreeMap::new(),
+            listings_of: BTreeMap::new(),
+            listing: BTreeMap::new(),
+        }
+    }
+}
+
+impl Store for Warmed<'_> {
+    fn item(&mut self, sku: &Sku) -> Result<Option<ItemRecord>, stocksync_core::Error> {
+        match self.items.remove(sku) {
+            Some(v) => Ok(v),
+            None => self.inner.item(sku),
+        }
+    }
+    fn parents(&mut self, sku: &Sku) -> Result<Vec<Sku>, stocksync_core::Error> {
+        match self.parents.remove(sku) {
+            Some(v) => Ok(v),
+            None => self.inner.parents(sku),
+        }
+    }
+    fn listings_of(&mut self, sku: &Sku) -> Result<Vec<ListingRecord>, stocksync_core::Error> {
+        match self.listings_of.remove(sku) {
+            Some(v) => Ok(v),
+            None => self.inner.listings_of(sku),
+        }
+    }
+    fn listing(
+        &mut self,
+        key: &ListingKey,
+    ) -> Result<Option<ListingRecord>, stocksync_core::Error> {
+        match self.listing.remove(key) {
+            Some(v) => Ok(v),
+            None => self.inner.listing(key),
+        }
+    }
+    fn order(
+        &mut self,
+        channel: &ChannelId,
+        order: &OrderRef,
+    ) -> Result<Option<Order>, stocksync_core::Error> {
+        self.inner.order(channel, order)
+    }
+    fn adjustment(
+        &mut self,
+        reference: &AdjustRef,
+    ) -> Result<Option<AdjustmentRecord>, stocksync_core::Error> {
+        self.inner.adjustment(reference)
+    }
+    fn warm(&mut self, skus: &[Sku], listings: &[ListingKey]) -> Result<(), stocksync_core::Error> {
+        for s in skus {
+            self.items.insert(s.clone(), self.inner.item(s)?);
+            self.parents.insert(s.clone(), self.inner.parents(s)?);
+            self.listings_of
+                .insert(s.clone(), self.inner.listings_of(s)?);
+        }
+        for k in listings {
+            self.listing.insert(k.clone(), self.inner.listing(k)?);
+        }
+        Ok(())
     }
 }
 

@@ -38,10 +38,15 @@ use crate::{AUTH_HEADER, CONFIG_BINDING, SIGNATURE_HEADER, TENANT_HEADER};
 
 /// After a failed KV mirror write, try again this much later.
 const KV_RETRY_MS: i64 = 5_000;
-/// KV writes a request makes before it answers; the alarm writes the rest. KV allows about
-/// 1000 operations per invocation.
+/// KV writes a single change makes before it answers; the alarm writes the rest. KV allows
+/// about 1000 operations per invocation.
 const KV_OPS_PER_REQUEST: usize = 100;
-const KV_OPS_PER_ALARM: usize = 800;
+/// The alarm's KV work is sliced, so a big backlog (a bulk load marks up to 1,024 buckets per
+/// channel) never holds the object: at most this many writes and this much wall time per slice,
+/// and the next slice no sooner than `KV_SLICE_GAP_MS` later (orders run in between).
+const KV_OPS_PER_ALARM: usize = 200;
+const KV_SLICE_MS: i64 = 200;
+const KV_SLICE_GAP_MS: i64 = 1_000;
 /// Batches one alarm run delivers before it hands over to the next alarm.
 const MAX_ROUNDS: usize = 20;
 
@@ -88,6 +93,8 @@ pub struct Ledger {
     hub: RefCell<Option<Hub>>,
     tenant: RefCell<Option<String>>,
     kv_flushing: Cell<bool>,
+    /// The alarm's next KV slice is not before this (ms since the epoch).
+    kv_next_ms: Cell<i64>,
     limits: Limits,
 }
 
@@ -315,6 +322,8 @@ impl Ledger {
                     .listings
                     .iter()
                     .map(mirror::listing_mark)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
                     .collect(),
             };
             let batch = Batch {
@@ -327,14 +336,16 @@ impl Ledger {
             (outcome, batch, job)
         };
         let deliver = !batch.due.is_empty() || job.is_some();
-        let mirror = !batch.kv.is_empty();
+        let marks = batch.kv.clone();
         self.commit(batch).await?;
         self.evict();
         if deliver {
             self.arm_at(now).await?;
         }
-        if mirror {
-            self.flush_kv(KV_OPS_PER_REQUEST).await;
+        if !marks.is_empty() {
+            // This change's own keys first, so a read at the edge soon sees it; a backlog
+            // (a bulk load's buckets) is the alarm's.
+            self.flush_kv(KV_OPS_PER_REQUEST, Some(marks), None).await;
         }
         match job {
             Some(j) => Ok(http::json(
@@ -437,7 +448,7 @@ impl Ledger {
         if deliver {
             self.arm_at(now).await?;
         }
-        self.flush_kv(KV_OPS_PER_REQUEST).await;
+        self.flush_kv(KV_OPS_PER_REQUEST, None, None).await;
         http::ok(&outcome)
     }
 
@@ -554,11 +565,11 @@ impl Ledger {
         http::ok(&summary)
     }
 
+    /// After a bulk load: deliveries start now; its KV marks (up to a bucket per listing
+    /// touched) are left to the alarm's slices rather than written before the answer.
     async fn after_load(&self, now: i64, deliver: bool) -> std::result::Result<(), ApiError> {
-        if deliver {
-            self.arm_at(now).await?;
-        }
-        self.flush_kv(KV_OPS_PER_REQUEST).await;
+        self.arm_at(if deliver { now } else { now + KV_SLICE_GAP_MS })
+            .await?;
         Ok(())
     }
 
@@ -681,7 +692,8 @@ impl Ledger {
     /// Sets the alarm for the next thing waiting (a delivery or a KV write), if any.
     async fn rearm(&self) -> Result<()> {
         let now = delivery::now_ms();
-        if let Some(next) = store::next_wakeup(&self.sql(), now, KV_RETRY_MS)? {
+        let kv_at = self.kv_next_ms.get().max(now + 1).min(now + KV_RETRY_MS);
+        if let Some(next) = store::next_wakeup(&self.sql(), now, kv_at - now)? {
             self.arm_at(next.max(now)).await?;
         }
         Ok(())
@@ -689,7 +701,12 @@ impl Ledger {
 
     async fn run_alarm(&self) -> std::result::Result<(), ApiError> {
         self.ensure_loaded().await?;
-        self.flush_kv(KV_OPS_PER_ALARM).await;
+        let now = delivery::now_ms();
+        if now >= self.kv_next_ms.get() {
+            self.kv_next_ms.set(now + KV_SLICE_GAP_MS);
+            self.flush_kv(KV_OPS_PER_ALARM, None, Some(now + KV_SLICE_MS))
+                .await;
+        }
         self.run_jobs().await?;
         let policy = delivery::policy(&self.env);
         let sql = self.sql();
@@ -801,7 +818,8 @@ impl Ledger {
     /// Writes dirty KV mirror keys, at most `budget` KV operations; one writer at a time, so
     /// KV sees values in the order the hub had them. What is left, or failed, stays marked and
     /// the alarm writes it.
-    async fn flush_kv(&self, budget: usize) {
+    /// `own`: only these marks (a change's own keys); `deadline`: stop starting writes then.
+    async fn flush_kv(&self, budget: usize, own: Option<Vec<String>>, deadline: Option<i64>) {
         for _ in 0..400 {
             if !self.kv_flushing.get() {
                 break;
@@ -811,11 +829,12 @@ impl Ledger {
         if self.kv_flushing.replace(true) {
             return; // another flush is still running and will pick our marks up
         }
-        let result = self.flush_kv_marks(budget).await;
+        let result = self.flush_kv_marks(budget, own, deadline).await;
         self.kv_flushing.set(false);
         let retry_at = match result {
             Ok(true) => return,
-            Ok(false) => delivery::now_ms(), // more than the budget: continue in the alarm
+            // More than the budget: the alarm's next slice continues.
+            Ok(false) => self.kv_next_ms.get().max(delivery::now_ms() + 1),
             Err(e) => {
                 worker::console_error!("KV mirror: {e}; retrying from the alarm");
                 delivery::now_ms() + KV_RETRY_MS
@@ -826,8 +845,14 @@ impl Ledger {
         }
     }
 
-    /// `Ok(true)` when no mark is left.
-    async fn flush_kv_marks(&self, budget: usize) -> std::result::Result<bool, String> {
+    /// `Ok(true)` when no mark (of `own`, if given) is left. Stops after `budget` KV writes or
+    /// at `deadline`.
+    async fn flush_kv_marks(
+        &self,
+        budget: usize,
+        own: Option<Vec<String>>,
+        deadline: Option<i64>,
+    ) -> std::result::Result<bool, String> {
         let Some(tenant) = self.tenant().map_err(|e| e.to_string())? else {
             return Ok(true); // never served a request: nothing was ever marked
         };
@@ -835,18 +860,19 @@ impl Ledger {
         let sql = self.sql();
         let mut spent = 0;
         loop {
-            let marks = store::kv_dirty(&sql, budget.max(1)).map_err(|e| e.to_string())?;
+            let marks =
+                store::kv_dirty(&sql, own.as_deref(), budget.max(1)).map_err(|e| e.to_string())?;
             if marks.is_empty() {
                 return Ok(true);
             }
             for mark in marks {
-                if spent >= budget {
+                if spent >= budget || deadline.is_some_and(|d| delivery::now_ms() >= d) {
                     return Ok(false);
                 }
-                let ops = self
-                    .with_working_set(|hub, st| mirror::ops(hub, st, &tenant, &mark.key))
-                    .map_err(|e| e.message)?;
-                for op in ops {
+                let op = self
+                    .with_hub(|hub| mirror::op(hub, &sql, &tenant, &mark.key))
+                    .map_err(|e| e.message)??;
+                if let Some(op) = op {
                     spent += 1;
                     mirror::run(&kv, op).await?;
                 }
@@ -912,6 +938,7 @@ impl DurableObject for Ledger {
             hub: RefCell::new(None),
             tenant: RefCell::new(None),
             kv_flushing: Cell::new(false),
+            kv_next_ms: Cell::new(0),
             limits,
         }
     }

@@ -215,12 +215,14 @@ async fn edge_channels(env: &Env, tenant: &str) -> Reply {
     json_text(text.unwrap_or_else(|| "[]".to_string()))
 }
 
-/// `GET /v1/mappings/{channel}/{listing}` from the KV mirror.
+/// `GET /v1/mappings/{channel}/{listing}` from the KV mirror: the listing's bucket, then the
+/// listing in it.
 async fn edge_mapping(env: &Env, tenant: &str, channel: &ChannelId, listing: &ListingId) -> Reply {
     let kv = env.kv(CONFIG_BINDING)?;
-    let key = mirror::mapping_key(tenant, channel.as_str(), listing.as_str());
-    match kv.get(&key).text().await.map_err(ApiError::internal)? {
-        Some(text) => json_text(text),
+    let key = mirror::bucket_key(tenant, channel.as_str(), mirror::bucket(listing.as_str()));
+    let text = kv.get(&key).text().await.map_err(ApiError::internal)?;
+    match text.and_then(|t| mirror::mapping_in_bucket(&t, listing.as_str())) {
+        Some(json) => json_text(json),
         None => Err(ApiError::not_found(format!(
             "listing {channel}/{listing} is not linked"
         ))),

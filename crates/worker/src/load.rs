@@ -4,7 +4,7 @@
 //! the working set's budget; the caller runs the whole load in one `storage().transaction`, so
 //! one bad row rolls everything back and the answer names its row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stocksync_core::{
@@ -15,7 +15,7 @@ use worker::SqlStorage;
 
 use crate::http::ApiError;
 use crate::mirror;
-use crate::store::{Batch, SqlStore};
+use crate::store::{Batch, SqlStore, WarmStore};
 
 /// A bulk route's answer (SPEC §5.1): what changed, never one entry per listing.
 #[derive(Debug, Default, Serialize)]
@@ -66,13 +66,38 @@ fn located(e: CoreError, where_: String) -> ApiError {
     ApiError::core(e.code, format!("{where_}: {}", e.message))
 }
 
-/// Writes one chunk's outcome: rows, schedule, KV marks.
+/// KV mirror marks a load collects, one per bucket whatever the number of listings in it,
+/// written once at the end of the load.
+#[derive(Debug, Default)]
+struct Marks(BTreeSet<String>);
+
+impl Marks {
+    fn add(&mut self, out: &Outcome) {
+        for key in &out.dirty.listings {
+            self.0.insert(mirror::listing_mark(key));
+        }
+    }
+
+    fn write(self, sql: &SqlStorage, channels: bool) -> Result<(), ApiError> {
+        let mut kv: Vec<String> = self.0.into_iter().collect();
+        if channels {
+            kv.push(mirror::CHANNELS.to_string());
+        }
+        Batch {
+            kv,
+            ..Batch::default()
+        }
+        .write(sql)?;
+        Ok(())
+    }
+}
+
+/// Writes one chunk's outcome: rows and schedule.
 fn write(
     hub: &Hub,
     sql: &SqlStorage,
     out: &Outcome,
     now: i64,
-    kv: bool,
     s: &mut Summary,
 ) -> Result<(), ApiError> {
     s.add(out);
@@ -97,15 +122,6 @@ fn write(
                 )
             })
             .collect(),
-        kv: if kv {
-            out.dirty
-                .listings
-                .iter()
-                .map(mirror::listing_mark)
-                .collect()
-        } else {
-            Vec::new()
-        },
         ..Batch::default()
     };
     batch.write(sql)?;
@@ -126,7 +142,8 @@ pub fn mappings(
         rows: rows.len() as u64,
         ..Summary::default()
     };
-    let mut st = SqlStore { sql };
+    let mut st = WarmStore::new(sql);
+    let mut marks = Marks::default();
     let mut offset = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -134,6 +151,7 @@ pub fn mappings(
         let n = part.len();
         let event = Event::MappingsPut { mappings: part };
         hub.prefetch(&event, &mut st)?;
+        st.cool();
         let out = hub.apply(event).map_err(|e| {
             // The core names the mapping within the chunk ("mapping 3: …").
             let (index, message) = e
@@ -144,10 +162,12 @@ pub fn mappings(
                 .unwrap_or((0, e.message.clone()));
             located(CoreError::new(e.code, message), origin.name(offset + index))
         })?;
-        write(hub, sql, &out, now, true, &mut s)?;
+        marks.add(&out);
+        write(hub, sql, &out, now, &mut s)?;
         hub.evict(max_rows);
         offset += n;
     }
+    marks.write(sql, false)?;
     Ok(s)
 }
 
@@ -177,7 +197,7 @@ pub fn items(
         };
         hub.prefetch(&event, &mut st)?;
         let out = hub.apply(event).map_err(|e| located(e, origin(sku)))?;
-        write(hub, sql, &out, now, false, &mut s)?;
+        write(hub, sql, &out, now, &mut s)?;
         if (i + 1) % chunk == 0 {
             hub.evict(max_rows);
         }
@@ -185,7 +205,9 @@ pub fn items(
     Ok(s)
 }
 
-/// `POST /v1/import` of NDJSON: each line a [`BackupLine`], restored in order.
+/// `POST /v1/import` of NDJSON: each line a [`BackupLine`], restored in order, `chunk` lines
+/// at a time: a chunk is parsed, prefetched whole (one query per table), then restored and
+/// written line by line, and the working set evicted before the next.
 pub fn backup(
     hub: &mut Hub,
     sql: &SqlStorage,
@@ -195,36 +217,45 @@ pub fn backup(
     now: i64,
 ) -> Result<Summary, ApiError> {
     let mut s = Summary::default();
-    let mut st = SqlStore { sql };
+    let mut st = WarmStore::new(sql);
+    let mut marks = Marks::default();
     let mut channels = false;
-    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    let mut lines = body.split(|b| *b == b'\n').enumerate().peekable();
+    let mut at: Vec<usize> = Vec::with_capacity(chunk);
+    let mut part: Vec<BackupLine> = Vec::with_capacity(chunk);
+    while lines.peek().is_some() {
+        for (i, raw) in lines.by_ref() {
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let text = std::str::from_utf8(raw).map_err(|_| {
+                ApiError::core(
+                    stocksync_core::ErrorCode::MalformedJson,
+                    format!("line {}: not UTF-8", i + 1),
+                )
+            })?;
+            let line: BackupLine =
+                wire::from_json(text).map_err(|e| located(e, format!("line {}", i + 1)))?;
+            channels |= matches!(line, BackupLine::Channel { .. });
+            at.push(i);
+            part.push(line);
+            if part.len() == chunk {
+                break;
+            }
         }
-        let at = || format!("line {}", i + 1);
-        let text = std::str::from_utf8(raw).map_err(|_| {
-            ApiError::core(
-                stocksync_core::ErrorCode::MalformedJson,
-                format!("{}: not UTF-8", at()),
-            )
-        })?;
-        let line: BackupLine = wire::from_json(text).map_err(|e| located(e, at()))?;
-        channels |= matches!(line, BackupLine::Channel { .. });
-        hub.prefetch_line(&line, &mut st)?;
-        let out = hub.restore_line(line).map_err(|e| located(e, at()))?;
-        write(hub, sql, &out, now, true, &mut s)?;
-        s.rows += 1;
-        if s.rows % chunk as u64 == 0 {
-            hub.evict(max_rows);
+        hub.prefetch_lines(&part, &mut st)?;
+        st.cool();
+        for (i, line) in at.drain(..).zip(part.drain(..)) {
+            let out = hub
+                .restore_line(line)
+                .map_err(|e| located(e, format!("line {}", i + 1)))?;
+            marks.add(&out);
+            write(hub, sql, &out, now, &mut s)?;
+            s.rows += 1;
         }
+        hub.evict(max_rows);
     }
-    if channels {
-        Batch {
-            kv: vec![mirror::CHANNELS.to_string()],
-            ..Batch::default()
-        }
-        .write(sql)?;
-    }
+    marks.write(sql, channels)?;
     Ok(s)
 }

@@ -6,26 +6,60 @@
 //! (`kv_dirty`), then the object writes them and clears the marks; a failed write stays marked
 //! and the alarm retries it. Secrets never reach KV.
 //!
+//! Mappings are mirrored in **buckets**, not one key per listing: a channel's listings are
+//! spread over [`BUCKETS`] keys by a fixed hash of the listing id ([`bucket`]), and each key
+//! holds every linked listing of its bucket. A million-listing load then costs at most
+//! `BUCKETS` KV writes per channel instead of a million (KV allows ~1 write per second per key
+//! and ~1,000 operations per invocation, and every write is billed), and marks coalesce: a
+//! bucket changed many times before it is flushed is written once. The Ledger finds a bucket's
+//! listings through the partial index `listings_by_bucket (channel, kvb)`.
+//!
 //! Keys (every id part percent-encodes `%` and `:`, so keys are unambiguous):
 //! - `{tenant}:channels` → `[{"id", ...channel with its secret removed}]`
-//! - `{tenant}:mapping:{channel}:{listing}` → the [`Mapping`] JSON; deleted on unlink. A key
-//!   that would pass KV's 512-byte limit becomes `{tenant}:mapping#{sha256 hex}` instead.
+//! - `{tenant}:mappings:{channel}:{bucket}` → `{"<listing>": <Mapping JSON>, ...}` in listing
+//!   order; deleted when the bucket has no linked listing. A key that would pass KV's 512-byte
+//!   limit uses the channel's SHA-256 (hex) in place of its id: `{tenant}:mappings#{hex}:{bucket}`.
 
 use sha2::{Digest, Sha256};
-use stocksync_core::{listing_row_key, wire, ChannelId, Hub, ListingKey};
+use stocksync_core::{wire, Hub, ListingKey, ListingRecord};
 use worker::kv::KvStore;
+use worker::{SqlStorage, SqlStorageValue};
 
-/// Mirror marks (the `kv_dirty` keys): the channel list, or one listing (written if it is
-/// linked, deleted from KV if not, so a replaced hub's old mappings go too).
+/// Mirror marks (the `kv_dirty` keys): the channel list, or one bucket of a channel's
+/// mappings (written if it holds a linked listing, deleted from KV if not, so a replaced hub's
+/// old mappings go too).
 pub const CHANNELS: &str = "channels";
-const LISTING: &str = "listing:";
+const BUCKET: &str = "bucket:";
+
+/// Mapping buckets per channel. Part of the stored and mirrored format: changing it orphans
+/// every mirrored bucket key.
+pub const BUCKETS: u32 = 1024;
 
 const KV_KEY_LIMIT: usize = 512;
 
-/// The mark for one listing's mapping.
-pub fn listing_mark(key: &ListingKey) -> String {
-    format!("{LISTING}{}", listing_row_key(key))
+/// A listing's bucket: FNV-1a (32 bit) of its id, modulo [`BUCKETS`]. Stable across builds and
+/// platforms, so the edge and the Ledger agree.
+pub fn bucket(listing: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in listing.as_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % BUCKETS
 }
+
+/// The mark for the bucket holding one listing's mapping.
+pub fn listing_mark(key: &ListingKey) -> String {
+    bucket_mark(key.channel.as_str(), bucket(key.listing.as_str()))
+}
+
+fn bucket_mark(channel: &str, b: u32) -> String {
+    format!("{BUCKET}{}", wire::to_json(&(channel, b)))
+}
+
+/// The SQL expression of a listing row's mark, for marks written inside SQLite (an import's
+/// wipe marks every bucket the replaced hub mirrored, with no list of them in memory).
+pub const MARK_SQL: &str = "'bucket:' || json_array(channel, kvb)";
 
 fn enc(part: &str) -> String {
     part.replace('%', "%25").replace(':', "%3A")
@@ -35,22 +69,21 @@ pub fn channels_key(tenant: &str) -> String {
     format!("{}:channels", enc(tenant))
 }
 
-fn mapping_prefix(tenant: &str) -> String {
-    format!("{}:mapping", enc(tenant))
-}
-
-pub fn mapping_key(tenant: &str, channel: &str, listing: &str) -> String {
-    let key = format!(
-        "{}:{}:{}",
-        mapping_prefix(tenant),
-        enc(channel),
-        enc(listing)
-    );
+/// The KV key of a channel's mapping bucket.
+pub fn bucket_key(tenant: &str, channel: &str, b: u32) -> String {
+    let key = format!("{}:mappings:{}:{b}", enc(tenant), enc(channel));
     if key.len() <= KV_KEY_LIMIT {
         return key;
     }
-    let digest = Sha256::digest(format!("{}\n{}", channel, listing).as_bytes());
-    format!("{}#{}", mapping_prefix(tenant), hex::encode(digest))
+    let digest = Sha256::digest(channel.as_bytes());
+    format!("{}:mappings#{}:{b}", enc(tenant), hex::encode(digest))
+}
+
+/// The mapping of `listing` in a bucket's mirrored text, as the JSON `GET
+/// /v1/mappings/{c}/{l}` answers.
+pub fn mapping_in_bucket(text: &str, listing: &str) -> Option<String> {
+    let mut bucket: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    bucket.remove(listing).map(|m| m.to_string())
 }
 
 /// `GET /v1/channels`'s body: every channel with its id, secrets removed.
@@ -71,13 +104,14 @@ pub fn channels_json(hub: &Hub) -> String {
     wire::to_json(&list)
 }
 
-/// The marks of an import: everything is rewritten, one small mark per key, so a large
+/// The marks of an import: everything is rewritten, one mark per bucket, so a large
 /// merchant's mirror is written over several invocations (KV allows ~1000 operations each).
 pub fn import_marks(hub: &Hub) -> Vec<String> {
-    // The replaced hub's mappings are marked by the wipe itself (`store::Batch::write`).
-    let mut marks = vec![CHANNELS.to_string()];
-    marks.extend(hub.listing_keys().map(listing_mark));
-    marks
+    // The replaced hub's buckets are marked by the wipe itself (`store::Batch::write`).
+    let mut marks: std::collections::BTreeSet<String> =
+        hub.listing_keys().map(listing_mark).collect();
+    marks.insert(CHANNELS.to_string());
+    marks.into_iter().collect()
 }
 
 /// One KV write.
@@ -87,39 +121,49 @@ pub enum Op {
     Delete(String),
 }
 
-/// The KV writes that bring `mark` up to date with the hub, read now (synchronously, the
-/// listing prefetched into the working set), so they describe one state even if the hub
-/// changes while they are written.
-pub fn ops(
-    hub: &mut Hub,
-    st: &mut crate::store::SqlStore<'_>,
-    tenant: &str,
-    mark: &str,
-) -> Result<Vec<Op>, crate::http::ApiError> {
+/// The KV write that brings `mark` up to date with what is stored, read now (synchronously),
+/// so it describes one state even if the hub changes while it is written. A bucket is read
+/// straight from SQLite (the partial index on `(channel, kvb)`): it never passes through the
+/// working set.
+pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Option<Op>, String> {
     if mark == CHANNELS {
-        return Ok(vec![Op::Put(channels_key(tenant), channels_json(hub))]);
+        return Ok(Some(Op::Put(channels_key(tenant), channels_json(hub))));
     }
-    let Some(row_key) = mark.strip_prefix(LISTING) else {
-        return Ok(Vec::new()); // an unknown mark: nothing to write
+    let Some(at) = mark.strip_prefix(BUCKET) else {
+        return Ok(None); // an unknown mark (an older format's): nothing to write
     };
-    let Ok((channel, listing)) = serde_json::from_str::<(String, String)>(row_key) else {
-        return Ok(Vec::new());
+    let Ok((channel, b)) = serde_json::from_str::<(String, u32)>(at) else {
+        return Ok(None);
     };
-    let k = mapping_key(tenant, &channel, &listing);
-    let key = ChannelId::new(channel.as_str()).and_then(|c| {
-        Ok(ListingKey::new(
-            c,
-            stocksync_core::ListingId::new(listing.as_str())?,
-        ))
-    });
-    let Ok(key) = key else {
-        return Ok(vec![Op::Delete(k)]);
-    };
-    hub.prefetch_listing(&key, st)?;
-    Ok(match hub.mapping(&key) {
-        Some(m) => vec![Op::Put(k, wire::to_json(&m))],
-        None => vec![Op::Delete(k)],
-    })
+    let key = bucket_key(tenant, &channel, b);
+    let mut text = String::from("{");
+    let rows = sql
+        .exec(
+            "SELECT json FROM listings WHERE channel = ? AND kvb = ? AND sku IS NOT NULL ORDER BY listing",
+            vec![SqlStorageValue::from(channel.as_str()), i64::from(b).into()],
+        )
+        .map_err(|e| e.to_string())?;
+    for row in rows.raw() {
+        let row = row.map_err(|e| e.to_string())?;
+        let Some(SqlStorageValue::String(json)) = row.into_iter().next() else {
+            continue;
+        };
+        let record: ListingRecord =
+            wire::from_json(&json).map_err(|e| format!("a stored listing does not parse: {e}"))?;
+        let Some(m) = record.mapping() else { continue };
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str(&wire::to_json(&m.listing.as_str()));
+        text.push(':');
+        text.push_str(&wire::to_json(&m));
+    }
+    text.push('}');
+    Ok(Some(if text.len() > 2 {
+        Op::Put(key, text)
+    } else {
+        Op::Delete(key)
+    }))
 }
 
 /// Runs one KV write.

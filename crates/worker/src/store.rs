@@ -9,7 +9,7 @@
 //! | `locations(id, json)`, `channels(id, json)` | configuration, loaded whole when the object wakes | — |
 //! | `items(sku, json)` | on hand *and reserved* per location, or components ([`ItemRecord`]) | sku |
 //! | `parts(component, composite)` | which composites name a component | component |
-//! | `listings(channel, listing, sku, class, attempts, json)` | link and sync state ([`ListingRecord`]) | (channel, listing): paging; `sku`: a sku's listings; `(channel, class, attempts)`: status filters |
+//! | `listings(channel, listing, sku, class, attempts, kvb, json)` | link and sync state ([`ListingRecord`]); `kvb` its KV mirror bucket | (channel, listing): paging; `sku`: a sku's listings; `(channel, class, attempts)`: status filters; `(channel, kvb)`: a mirror bucket |
 //! | `listing_counts(channel, class, attempts, n)` | listings per sync class, kept by triggers | `GET /v1/sync`'s counts |
 //! | `orders(channel, ord, open, json)`, `adjustments(ref, json)` | idempotency records | key |
 //! | `schedule(key, due_ms)` | listings with a push waiting, and when to try next | due time |
@@ -17,6 +17,8 @@
 //! | `demo(channel, listing, …)` | the demo marketplace's own copy of its listings | key |
 //! | `kv_dirty(key, gen)` | KV mirror keys not yet written (retried by the alarm) | — |
 //! | `meta(k, v)` | the tenant name, `next_seq`, the job counter | k |
+
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use stocksync_core::{
@@ -30,8 +32,9 @@ CREATE TABLE IF NOT EXISTS locations (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS parts (component TEXT NOT NULL, composite TEXT NOT NULL, PRIMARY KEY (component, composite)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS listings (channel TEXT NOT NULL, listing TEXT NOT NULL, sku TEXT, class INTEGER NOT NULL, attempts INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, listing)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (channel TEXT NOT NULL, listing TEXT NOT NULL, sku TEXT, class INTEGER NOT NULL, attempts INTEGER NOT NULL, kvb INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (channel, listing)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS listings_by_sku ON listings (sku) WHERE sku IS NOT NULL;
+CREATE INDEX IF NOT EXISTS listings_by_bucket ON listings (channel, kvb) WHERE sku IS NOT NULL;
 CREATE INDEX IF NOT EXISTS listings_by_class ON listings (channel, class, attempts, listing);
 CREATE TABLE IF NOT EXISTS listing_counts (channel TEXT NOT NULL, class INTEGER NOT NULL, attempts INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (channel, class, attempts)) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS listing_counts_ins AFTER INSERT ON listings BEGIN
@@ -166,6 +169,176 @@ impl Store for SqlStore<'_> {
         .map_err(core_err)?
         .map(|j| parse(&j))
         .transpose()
+    }
+}
+
+/// The core's [`Store`] for bulk loads: told what a chunk will read ([`Store::warm`]), it reads
+/// those rows with one query per table (the keys passed as one JSON array, `json_each`), then
+/// answers each of those reads once from what it read; anything else, or a second read, goes
+/// to SQLite. The core warms a chunk before anything of it is written (`Hub::prefetch_lines`),
+/// so what was read ahead is what a read would have found.
+#[derive(Debug)]
+pub struct WarmStore<'a> {
+    sql: &'a SqlStorage,
+    items: HashMap<String, Option<String>>,
+    parents: HashMap<String, Vec<String>>,
+    listings_of: HashMap<String, Vec<String>>,
+    listing: HashMap<(String, String), Option<String>>,
+}
+
+impl<'a> WarmStore<'a> {
+    pub fn new(sql: &'a SqlStorage) -> Self {
+        WarmStore {
+            sql,
+            items: HashMap::new(),
+            parents: HashMap::new(),
+            listings_of: HashMap::new(),
+            listing: HashMap::new(),
+        }
+    }
+
+    /// Forgets what was read ahead (call it before writing).
+    pub fn cool(&mut self) {
+        self.items.clear();
+        self.parents.clear();
+        self.listings_of.clear();
+        self.listing.clear();
+    }
+
+    fn plain(&mut self) -> SqlStore<'a> {
+        SqlStore { sql: self.sql }
+    }
+}
+
+/// `(first, second)` text columns of every row of a query.
+fn text_pairs(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> worker::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for row in sql.exec(query, args)?.raw() {
+        let mut row = row?.into_iter();
+        if let (Some(SqlStorageValue::String(a)), Some(SqlStorageValue::String(b))) =
+            (row.next(), row.next())
+        {
+            out.push((a, b));
+        }
+    }
+    Ok(out)
+}
+
+impl Store for WarmStore<'_> {
+    fn item(&mut self, sku: &Sku) -> Result<Option<ItemRecord>, CoreError> {
+        match self.items.remove(sku.as_str()) {
+            Some(json) => json.map(|j| parse(&j)).transpose(),
+            None => self.plain().item(sku),
+        }
+    }
+
+    fn parents(&mut self, sku: &Sku) -> Result<Vec<Sku>, CoreError> {
+        match self.parents.remove(sku.as_str()) {
+            Some(list) => list
+                .into_iter()
+                .map(|s| Sku::new(s).map_err(|e| CoreError::storage(e.message)))
+                .collect(),
+            None => self.plain().parents(sku),
+        }
+    }
+
+    fn listings_of(&mut self, sku: &Sku) -> Result<Vec<ListingRecord>, CoreError> {
+        match self.listings_of.remove(sku.as_str()) {
+            Some(list) => list.iter().map(|j| parse(j)).collect(),
+            None => self.plain().listings_of(sku),
+        }
+    }
+
+    fn listing(&mut self, key: &ListingKey) -> Result<Option<ListingRecord>, CoreError> {
+        let k = (key.channel.to_string(), key.listing.to_string());
+        match self.listing.remove(&k) {
+            Some(json) => json.map(|j| parse(&j)).transpose(),
+            None => self.plain().listing(key),
+        }
+    }
+
+    fn order(&mut self, channel: &ChannelId, order: &OrderRef) -> Result<Option<Order>, CoreError> {
+        self.plain().order(channel, order)
+    }
+
+    fn adjustment(&mut self, r: &AdjustRef) -> Result<Option<AdjustmentRecord>, CoreError> {
+        self.plain().adjustment(r)
+    }
+
+    fn warm(&mut self, skus: &[Sku], listings: &[ListingKey]) -> Result<(), CoreError> {
+        if !skus.is_empty() {
+            let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+            let arg = || vec![SqlStorageValue::from(wire::to_json(&names))];
+            for s in &names {
+                self.items.insert((*s).to_string(), None);
+                self.parents.insert((*s).to_string(), Vec::new());
+                self.listings_of.insert((*s).to_string(), Vec::new());
+            }
+            for (sku, json) in text_pairs(
+                self.sql,
+                "SELECT sku, json FROM items WHERE sku IN (SELECT value FROM json_each(?))",
+                arg(),
+            )
+            .map_err(core_err)?
+            {
+                self.items.insert(sku, Some(json));
+            }
+            for (component, composite) in text_pairs(
+                self.sql,
+                "SELECT component, composite FROM parts WHERE component IN (SELECT value FROM json_each(?)) \
+                 ORDER BY component, composite",
+                arg(),
+            )
+            .map_err(core_err)?
+            {
+                self.parents.entry(component).or_default().push(composite);
+            }
+            for (sku, json) in text_pairs(
+                self.sql,
+                "SELECT sku, json FROM listings WHERE sku IN (SELECT value FROM json_each(?)) \
+                 ORDER BY sku, channel, listing",
+                arg(),
+            )
+            .map_err(core_err)?
+            {
+                self.listings_of.entry(sku).or_default().push(json);
+            }
+        }
+        if !listings.is_empty() {
+            let keys: Vec<(&str, &str)> = listings
+                .iter()
+                .map(|k| (k.channel.as_str(), k.listing.as_str()))
+                .collect();
+            for (c, l) in &keys {
+                self.listing
+                    .insert(((*c).to_string(), (*l).to_string()), None);
+            }
+            for row in self
+                .sql
+                .exec(
+                    "SELECT channel, listing, json FROM listings WHERE (channel, listing) IN \
+                     (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+                    vec![SqlStorageValue::from(wire::to_json(&keys))],
+                )
+                .map_err(core_err)?
+                .raw()
+            {
+                let mut row = row.map_err(core_err)?.into_iter();
+                if let (
+                    Some(SqlStorageValue::String(c)),
+                    Some(SqlStorageValue::String(l)),
+                    Some(SqlStorageValue::String(j)),
+                ) = (row.next(), row.next(), row.next())
+                {
+                    self.listing.insert((c, l), Some(j));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -348,13 +521,16 @@ impl Batch {
 
     pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
         if self.wipe {
-            // Every mapping the hub being replaced mirrored gets a mark, written inside SQLite
+            // Every bucket the hub being replaced mirrored gets a mark, written inside SQLite
             // (no list of them in memory, whatever their number): flushed against the new hub,
             // each is rewritten or deleted from KV.
             sql.exec(
-                "INSERT INTO kv_dirty (key, gen) \
-                 SELECT 'listing:' || json_array(channel, listing), 1 FROM listings WHERE sku IS NOT NULL \
-                 ON CONFLICT (key) DO UPDATE SET gen = gen + 1",
+                &format!(
+                    "INSERT INTO kv_dirty (key, gen) \
+                     SELECT DISTINCT {}, 1 FROM listings WHERE sku IS NOT NULL \
+                     ON CONFLICT (key) DO UPDATE SET gen = gen + 1",
+                    crate::mirror::MARK_SQL
+                ),
                 None,
             )?;
             for t in [
@@ -462,7 +638,7 @@ fn write_row(sql: &SqlStorage, row: Row) -> worker::Result<()> {
             )?
         }
         Row::Listing { key, sku, class, attempts, json } => sql.exec(
-            "INSERT INTO listings (channel, listing, sku, class, attempts, json) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO listings (channel, listing, sku, class, attempts, kvb, json) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (channel, listing) DO UPDATE SET sku = excluded.sku, class = excluded.class, \
              attempts = excluded.attempts, json = excluded.json",
             vec![
@@ -471,6 +647,7 @@ fn write_row(sql: &SqlStorage, row: Row) -> worker::Result<()> {
                 sku.map(|s| s.as_str().to_string()).into(),
                 class.code().into(),
                 i64::from(attempts).into(),
+                i64::from(crate::mirror::bucket(key.listing.as_str())).into(),
                 json.into(),
             ],
         )?,
@@ -546,12 +723,22 @@ pub struct DirtyKey {
     pub gen: i64,
 }
 
-/// KV marks to write, at most `limit`.
-pub fn kv_dirty(sql: &SqlStorage, limit: usize) -> worker::Result<Vec<DirtyKey>> {
-    sql.exec(
-        "SELECT key, gen FROM kv_dirty ORDER BY key LIMIT ?",
-        vec![(limit as i64).into()],
-    )?
+/// KV marks to write (of `only`, if given), at most `limit`.
+pub fn kv_dirty(
+    sql: &SqlStorage,
+    only: Option<&[String]>,
+    limit: usize,
+) -> worker::Result<Vec<DirtyKey>> {
+    match only {
+        Some(keys) => sql.exec(
+            "SELECT key, gen FROM kv_dirty WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key LIMIT ?",
+            vec![wire::to_json(&keys).into(), (limit as i64).into()],
+        ),
+        None => sql.exec(
+            "SELECT key, gen FROM kv_dirty ORDER BY key LIMIT ?",
+            vec![(limit as i64).into()],
+        ),
+    }?
     .to_array()
 }
 

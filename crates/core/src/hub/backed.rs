@@ -111,6 +111,14 @@ impl Hub {
                 self.load_closure(sku, store)?;
             }
             Event::MappingsPut { mappings } => {
+                if mappings.len() > 1 {
+                    let skus: Vec<Sku> = mappings.iter().map(|m| m.sku.clone()).collect();
+                    let keys: Vec<ListingKey> = mappings
+                        .iter()
+                        .map(|m| ListingKey::new(m.channel.clone(), m.listing.clone()))
+                        .collect();
+                    store.warm(&skus, &keys)?;
+                }
                 for m in mappings {
                     self.load_listing(
                         &ListingKey::new(m.channel.clone(), m.listing.clone()),
