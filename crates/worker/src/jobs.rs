@@ -16,7 +16,7 @@ use worker::SqlStorage;
 
 use crate::http::ApiError;
 use crate::ledger::Limits;
-use crate::store::{self, JobRow, SqlStore};
+use crate::store::{self, JobRow, SqlStore, WarmStore};
 
 /// What [`plan_recompute`] did.
 pub enum Recomputed {
@@ -112,7 +112,6 @@ pub fn prefetch_channel(
 /// marks the job done after its last page).
 pub fn step(
     hub: &mut Hub,
-    st: &mut SqlStore<'_>,
     sql: &SqlStorage,
     job: &mut JobRow,
     limits: &Limits,
@@ -134,7 +133,8 @@ pub fn step(
             job.after = None;
             continue;
         }
-        let keys = hub.prefetch_listings(records, st)?;
+        // The page's skus are read ahead in one query per table.
+        let keys = hub.prefetch_listings(records, &mut WarmStore::new(sql))?;
         job.after = keys.last().map(|k| k.listing.to_string());
         job.done += keys.len() as i64;
         // Listings added since the job started count too.

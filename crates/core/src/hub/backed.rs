@@ -197,6 +197,18 @@ impl Hub {
         store: &mut dyn Store,
     ) -> Result<Vec<ListingKey>, Error> {
         let mut keys = Vec::with_capacity(records.len());
+        if let Some(backed) = &self.backed {
+            let mut skus: Vec<Sku> = records
+                .iter()
+                .filter_map(|r| r.sku.clone())
+                .filter(|s| !backed.units.contains(s))
+                .collect();
+            skus.sort_unstable();
+            skus.dedup();
+            if skus.len() > 1 {
+                store.warm(&skus, &[])?;
+            }
+        }
         for r in records {
             let key = ListingKey::new(r.channel.clone(), r.listing.clone());
             if self.backed.is_some() {
@@ -213,6 +225,35 @@ impl Hub {
             keys.push(key);
         }
         Ok(keys)
+    }
+
+    /// Loads what planning or showing each of `keys` reads, reading ahead in two rounds (the
+    /// listings, then their skus: [`Store::warm`]) rather than key by key: a delivery batch.
+    pub fn prefetch_keys(
+        &mut self,
+        keys: &[ListingKey],
+        store: &mut dyn Store,
+    ) -> Result<(), Error> {
+        if self.backed.is_none() {
+            return Ok(());
+        }
+        let missing: Vec<ListingKey> = keys
+            .iter()
+            .filter(|k| !self.listings.contains_key(*k))
+            .cloned()
+            .collect();
+        if missing.len() > 1 {
+            store.warm(&[], &missing)?;
+        }
+        let mut records = Vec::with_capacity(missing.len());
+        for k in &missing {
+            records.extend(store.listing(k)?);
+        }
+        self.prefetch_listings(records, store)?;
+        for k in keys {
+            self.load_listing(k, store)?;
+        }
+        Ok(())
     }
 
     /// Plans `keys` (prefetched): the step a [`crate::Recompute`] is run in. Every push is

@@ -161,6 +161,10 @@ impl Units {
         self.0.insert(sku, ()).is_none()
     }
 
+    pub fn contains(&self, sku: &Sku) -> bool {
+        self.0.contains_key(sku)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -174,6 +178,10 @@ pub(crate) struct Units;
 impl Units {
     pub fn insert(&mut self, _sku: Sku) -> bool {
         true
+    }
+
+    pub fn contains(&self, _sku: &Sku) -> bool {
+        false
     }
 
     pub fn len(&self) -> usize {
