@@ -181,11 +181,17 @@ mod tests {
             Err(GuardError::PrivateAddress),
             "{url} should be refused"
         );
-        assert!(check_outbound(url, true).is_ok(), "{url} allowed when private is allowed");
+        assert!(
+            check_outbound(url, true).is_ok(),
+            "{url} allowed when private is allowed"
+        );
     }
 
     fn allowed(url: &str) {
-        assert!(check_outbound(url, false).is_ok(), "{url} should be allowed");
+        assert!(
+            check_outbound(url, false).is_ok(),
+            "{url} should be allowed"
+        );
     }
 
     #[test]
@@ -216,7 +222,7 @@ mod tests {
         refused("http://[::127.0.0.1]/"); // IPv4-compatible (deprecated)
         refused("http://[64:ff9b::7f00:1]/"); // NAT64 of loopback
         refused("http://[2002:7f00:1::]/"); // 6to4 of loopback
-        // Legacy IPv4 literal forms, which WHATWG parsing turns into 127.0.0.1:
+                                            // Legacy IPv4 literal forms, which WHATWG parsing turns into 127.0.0.1:
         refused("http://2130706433/"); // decimal
         refused("http://0x7f000001/"); // hex
         refused("http://0x7f.0.0.1/");
@@ -259,10 +265,22 @@ mod tests {
 
     #[test]
     fn shape_errors_come_first() {
-        assert_eq!(check_outbound("not a url", true).map(|_| ()), Err(GuardError::Unparsable));
-        assert_eq!(check_outbound("/relative", true).map(|_| ()), Err(GuardError::Unparsable));
-        assert_eq!(check_outbound("ftp://example.com/", true).map(|_| ()), Err(GuardError::Scheme));
-        assert_eq!(check_outbound("file:///etc/passwd", true).map(|_| ()), Err(GuardError::Scheme));
+        assert_eq!(
+            check_outbound("not a url", true).map(|_| ()),
+            Err(GuardError::Unparsable)
+        );
+        assert_eq!(
+            check_outbound("/relative", true).map(|_| ()),
+            Err(GuardError::Unparsable)
+        );
+        assert_eq!(
+            check_outbound("ftp://example.com/", true).map(|_| ()),
+            Err(GuardError::Scheme)
+        );
+        assert_eq!(
+            check_outbound("file:///etc/passwd", true).map(|_| ()),
+            Err(GuardError::Scheme)
+        );
         assert_eq!(
             check_outbound("https://shop.example.com@127.0.0.1/", true).map(|_| ()),
             Err(GuardError::Credentials)
@@ -271,7 +289,10 @@ mod tests {
             check_outbound("https://user:pw@shop.example.com/", false).map(|_| ()),
             Err(GuardError::Credentials)
         );
-        assert_eq!(check_outbound("  https://shop.example.com/  ", false).map(|_| ()), Ok(()));
+        assert_eq!(
+            check_outbound("  https://shop.example.com/  ", false).map(|_| ()),
+            Ok(())
+        );
     }
 
     #[test]

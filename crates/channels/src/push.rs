@@ -63,7 +63,9 @@ impl CallFailure {
     pub fn counts_as_attempt(&self) -> bool {
         !matches!(
             self,
-            CallFailure::Throttled { .. } | CallFailure::InProgress | CallFailure::NewKeyNeeded { .. }
+            CallFailure::Throttled { .. }
+                | CallFailure::InProgress
+                | CallFailure::NewKeyNeeded { .. }
         )
     }
 

@@ -81,15 +81,39 @@ mod tests {
     #[test]
     fn refusals() {
         let sig = sign_base64(b"k", b"{}");
-        assert_eq!(verify_base64(b"k", b"{} ", Some(&sig)), Err(SignatureError::Mismatch));
-        assert_eq!(verify_base64(b"j", b"{}", Some(&sig)), Err(SignatureError::Mismatch));
-        assert_eq!(verify_base64(b"k", b"{}", None), Err(SignatureError::Missing));
-        assert_eq!(verify_base64(b"", b"{}", Some(&sig)), Err(SignatureError::NoSecret));
-        assert_eq!(verify_base64(b"k", b"", Some(&sig)), Err(SignatureError::EmptyBody));
-        assert_eq!(verify_base64(b"k", b"{}", Some("not base64!")), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_base64(b"k", b"{} ", Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_base64(b"j", b"{}", Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_base64(b"k", b"{}", None),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_base64(b"", b"{}", Some(&sig)),
+            Err(SignatureError::NoSecret)
+        );
+        assert_eq!(
+            verify_base64(b"k", b"", Some(&sig)),
+            Err(SignatureError::EmptyBody)
+        );
+        assert_eq!(
+            verify_base64(b"k", b"{}", Some("not base64!")),
+            Err(SignatureError::Malformed)
+        );
         // Hex of the right HMAC is not what the channels send.
-        assert_eq!(verify_base64(b"k", b"{}", Some("AAAA")), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_base64(b"k", b"{}", Some("AAAA")),
+            Err(SignatureError::Malformed)
+        );
         // Surrounding whitespace from a proxy is tolerated.
-        assert_eq!(verify_base64(b"k", b"{}", Some(&alloc::format!(" {sig} "))), Ok(()));
+        assert_eq!(
+            verify_base64(b"k", b"{}", Some(&alloc::format!(" {sig} "))),
+            Ok(())
+        );
     }
 }

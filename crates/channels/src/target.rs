@@ -159,7 +159,10 @@ fn field(name: &'static str, why: &str) -> TargetError {
 fn check_secret(name: &'static str, value: &Option<String>) -> Result<(), TargetError> {
     if let Some(v) = value {
         if v.is_empty() || v.len() > 512 || !v.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(field(name, "must be 1–512 printable characters without spaces"));
+            return Err(field(
+                name,
+                "must be 1–512 printable characters without spaces",
+            ));
         }
     }
     Ok(())
@@ -168,7 +171,8 @@ fn check_secret(name: &'static str, value: &Option<String>) -> Result<(), Target
 /// An `endpoint` override: an http(s) base URL with no query or fragment, through the guard.
 fn check_endpoint(value: &Option<String>, allow_private: bool) -> Result<(), TargetError> {
     if let Some(e) = value {
-        let url = check_outbound(e, allow_private).map_err(|g| TargetError::Address("endpoint", g))?;
+        let url =
+            check_outbound(e, allow_private).map_err(|g| TargetError::Address("endpoint", g))?;
         if url.query().is_some() || url.fragment().is_some() {
             return Err(field("endpoint", "a base URL without query or fragment"));
         }
@@ -214,16 +218,25 @@ impl ShopifyTarget {
     /// Checks every field's shape (secrets only if present) and the endpoint's address.
     pub fn validate(&self, allow_private: bool) -> Result<(), TargetError> {
         if !valid_shop_domain(&self.shop) {
-            return Err(field("shop", "must be the shop's permanent domain, name.myshopify.com"));
+            return Err(field(
+                "shop",
+                "must be the shop's permanent domain, name.myshopify.com",
+            ));
         }
         if !valid_location_gid(&self.location_id) {
             return Err(field("location_id", "must be gid://shopify/Location/{id}"));
         }
         if !valid_api_version(&self.api_version) {
-            return Err(field("api_version", "must be a stable Shopify release, YYYY-MM (01, 04, 07 or 10)"));
+            return Err(field(
+                "api_version",
+                "must be a stable Shopify release, YYYY-MM (01, 04, 07 or 10)",
+            ));
         }
         if self.api_version.as_str() < SHOPIFY_MIN_API_VERSION {
-            return Err(field("api_version", "must be 2026-01 or later (changeFromQuantity and @idempotent)"));
+            return Err(field(
+                "api_version",
+                "must be 2026-01 or later (changeFromQuantity and @idempotent)",
+            ));
         }
         check_secret("access_token", &self.access_token)?;
         check_secret("webhook_secret", &self.webhook_secret)?;
@@ -267,7 +280,10 @@ impl WooTarget {
         let site = check_outbound(&self.site, allow_private || self.endpoint.is_some())
             .map_err(|g| TargetError::Address("site", g))?;
         if site.scheme() != "https" {
-            return Err(field("site", "must be an https URL (WooCommerce takes Basic auth over HTTPS only)"));
+            return Err(field(
+                "site",
+                "must be an https URL (WooCommerce takes Basic auth over HTTPS only)",
+            ));
         }
         if site.query().is_some() || site.fragment().is_some() {
             return Err(field("site", "a base URL without query or fragment"));
@@ -275,11 +291,25 @@ impl WooTarget {
         check_secret("consumer_key", &self.consumer_key)?;
         check_secret("consumer_secret", &self.consumer_secret)?;
         check_secret("webhook_secret", &self.webhook_secret)?;
-        if self.consumer_key.as_deref().is_some_and(|k| !k.starts_with("ck_")) {
-            return Err(field("consumer_key", "WooCommerce consumer keys start with ck_"));
+        if self
+            .consumer_key
+            .as_deref()
+            .is_some_and(|k| !k.starts_with("ck_"))
+        {
+            return Err(field(
+                "consumer_key",
+                "WooCommerce consumer keys start with ck_",
+            ));
         }
-        if self.consumer_secret.as_deref().is_some_and(|k| !k.starts_with("cs_")) {
-            return Err(field("consumer_secret", "WooCommerce consumer secrets start with cs_"));
+        if self
+            .consumer_secret
+            .as_deref()
+            .is_some_and(|k| !k.starts_with("cs_"))
+        {
+            return Err(field(
+                "consumer_secret",
+                "WooCommerce consumer secrets start with cs_",
+            ));
         }
         check_endpoint(&self.endpoint, allow_private)
     }
@@ -334,7 +364,10 @@ mod tests {
     fn shopify_shapes() {
         let t = shopify();
         let api = t.api(false).unwrap();
-        assert_eq!(api.graphql_url, "https://mugs-2.myshopify.com/admin/api/2026-04/graphql.json");
+        assert_eq!(
+            api.graphql_url,
+            "https://mugs-2.myshopify.com/admin/api/2026-04/graphql.json"
+        );
         for (shop, ok) in [
             ("mugs.myshopify.com", true),
             ("Mugs.myshopify.com", false),
@@ -344,7 +377,10 @@ mod tests {
             ("mugs.myshopify.com.evil.com", false),
             ("a/b.myshopify.com", false),
         ] {
-            let t = ShopifyTarget { shop: shop.into(), ..shopify() };
+            let t = ShopifyTarget {
+                shop: shop.into(),
+                ..shopify()
+            };
             assert_eq!(t.validate(false).is_ok(), ok, "{shop}");
         }
         for (loc, ok) in [
@@ -354,7 +390,10 @@ mod tests {
             ("gid://shopify/InventoryItem/1", false),
             ("655441491", false),
         ] {
-            let t = ShopifyTarget { location_id: loc.into(), ..shopify() };
+            let t = ShopifyTarget {
+                location_id: loc.into(),
+                ..shopify()
+            };
             assert_eq!(t.validate(false).is_ok(), ok, "{loc}");
         }
         for (v, ok) in [
@@ -366,21 +405,33 @@ mod tests {
             ("unstable", false),
             ("2026-4", false),
         ] {
-            let t = ShopifyTarget { api_version: v.into(), ..shopify() };
+            let t = ShopifyTarget {
+                api_version: v.into(),
+                ..shopify()
+            };
             assert_eq!(t.validate(false).is_ok(), ok, "{v}");
         }
     }
 
     #[test]
     fn endpoint_is_guarded() {
-        let t = ShopifyTarget { endpoint: Some("http://127.0.0.1:9000/".into()), ..shopify() };
+        let t = ShopifyTarget {
+            endpoint: Some("http://127.0.0.1:9000/".into()),
+            ..shopify()
+        };
         assert_eq!(
             t.validate(false),
             Err(TargetError::Address("endpoint", GuardError::PrivateAddress))
         );
         let api = t.api(true).unwrap();
-        assert_eq!(api.graphql_url, "http://127.0.0.1:9000/admin/api/2026-04/graphql.json");
-        let t = ShopifyTarget { endpoint: Some("http://fake.example/?x=1".into()), ..shopify() };
+        assert_eq!(
+            api.graphql_url,
+            "http://127.0.0.1:9000/admin/api/2026-04/graphql.json"
+        );
+        let t = ShopifyTarget {
+            endpoint: Some("http://fake.example/?x=1".into()),
+            ..shopify()
+        };
         assert!(t.validate(true).is_err());
     }
 
@@ -388,34 +439,75 @@ mod tests {
     fn secrets_never_shown() {
         let t = shopify();
         let debug = format!("{t:?}");
-        assert!(!debug.contains("shpat_abc") && !debug.contains("whs\""), "{debug}");
+        assert!(
+            !debug.contains("shpat_abc") && !debug.contains("whs\""),
+            "{debug}"
+        );
         let shown = serde_json::to_string(&t.redacted()).unwrap();
-        assert!(!shown.contains("access_token") && !shown.contains("webhook_secret"), "{shown}");
-        assert!(t.redacted().api(false).is_err(), "a redacted target cannot push");
+        assert!(
+            !shown.contains("access_token") && !shown.contains("webhook_secret"),
+            "{shown}"
+        );
+        assert!(
+            t.redacted().api(false).is_err(),
+            "a redacted target cannot push"
+        );
         let w = woo();
         let shown = serde_json::to_string(&w.redacted()).unwrap();
         assert_eq!(shown, r#"{"site":"https://shop.example.com/store/"}"#);
         assert!(!format!("{w:?}").contains("cs_2"));
         assert!(!format!("{:?}", w.api(false).unwrap()).contains("Basic"));
         // Unknown fields are refused, as the core refuses them elsewhere.
-        assert!(serde_json::from_str::<WooTarget>(r#"{"site":"https://a.example","sight":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<WooTarget>(r#"{"site":"https://a.example","sight":1}"#).is_err()
+        );
     }
 
     #[test]
     fn woo_shapes() {
         let api = woo().api(false).unwrap();
         assert_eq!(api.base_url, "https://shop.example.com/store/wp-json/wc/v3");
-        assert_eq!(api.authorization, format!("Basic {}", STANDARD.encode("ck_1:cs_2")));
-        let plain = WooTarget { site: "http://shop.example.com".into(), ..woo() };
-        assert!(plain.validate(false).is_err(), "Basic auth over http is refused");
-        let private = WooTarget { site: "https://192.168.1.10".into(), ..woo() };
-        assert_eq!(private.validate(false), Err(TargetError::Address("site", GuardError::PrivateAddress)));
-        let faked = WooTarget { endpoint: Some("http://127.0.0.1:9001".into()), ..woo() };
+        assert_eq!(
+            api.authorization,
+            format!("Basic {}", STANDARD.encode("ck_1:cs_2"))
+        );
+        let plain = WooTarget {
+            site: "http://shop.example.com".into(),
+            ..woo()
+        };
+        assert!(
+            plain.validate(false).is_err(),
+            "Basic auth over http is refused"
+        );
+        let private = WooTarget {
+            site: "https://192.168.1.10".into(),
+            ..woo()
+        };
+        assert_eq!(
+            private.validate(false),
+            Err(TargetError::Address("site", GuardError::PrivateAddress))
+        );
+        let faked = WooTarget {
+            endpoint: Some("http://127.0.0.1:9001".into()),
+            ..woo()
+        };
         assert!(faked.validate(false).is_err());
-        assert_eq!(faked.api(true).unwrap().base_url, "http://127.0.0.1:9001/wp-json/wc/v3");
-        let bad_key = WooTarget { consumer_key: Some("key".into()), ..woo() };
+        assert_eq!(
+            faked.api(true).unwrap().base_url,
+            "http://127.0.0.1:9001/wp-json/wc/v3"
+        );
+        let bad_key = WooTarget {
+            consumer_key: Some("key".into()),
+            ..woo()
+        };
         assert!(bad_key.validate(false).is_err());
-        let missing = WooTarget { consumer_secret: None, ..woo() };
-        assert_eq!(missing.api(false), Err(TargetError::MissingSecret("consumer_secret")));
+        let missing = WooTarget {
+            consumer_secret: None,
+            ..woo()
+        };
+        assert_eq!(
+            missing.api(false),
+            Err(TargetError::MissingSecret("consumer_secret"))
+        );
     }
 }

@@ -53,7 +53,10 @@ pub fn parse_variants_page(
     let mut listings = Vec::with_capacity(nodes.len());
     let mut skipped = 0;
     for n in nodes {
-        let variant = n.get("id").and_then(Value::as_str).and_then(|g| gid_number(g, VARIANT_GID));
+        let variant = n
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|g| gid_number(g, VARIANT_GID));
         let item = n
             .pointer("/inventoryItem/id")
             .and_then(Value::as_str)

@@ -91,12 +91,14 @@ pub(crate) fn envelope(
         _ => Vec::new(),
     };
     let throttled = status == 429
-        || errors.iter().any(|e| {
-            e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED")
-        });
+        || errors
+            .iter()
+            .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"));
     if throttled {
         // The wait the bucket itself implies, and never less than a Retry-After.
-        let from_cost = cost.as_ref().map(|c| wait_ms(c.requested_query_cost, &c.throttle_status));
+        let from_cost = cost
+            .as_ref()
+            .map(|c| wait_ms(c.requested_query_cost, &c.throttle_status));
         let wait = match (from_cost, retry_after) {
             (Some(a), Some(b)) => a.max(b),
             (Some(a), None) => a.max(1),

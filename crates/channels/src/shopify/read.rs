@@ -55,7 +55,9 @@ pub fn parse_read_available(
     for id in asked.iter().take(MAX_ITEMS_PER_READ) {
         // Shopify answers nodes in the order of the ids; match by id all the same.
         let node = nodes.iter().find(|n| {
-            n.get("id").and_then(Value::as_str).and_then(|g| gid_number(g, INVENTORY_ITEM_GID))
+            n.get("id")
+                .and_then(Value::as_str)
+                .and_then(|g| gid_number(g, INVENTORY_ITEM_GID))
                 == Some(*id)
         });
         let available = node

@@ -192,8 +192,14 @@ pub fn parse_set_quantities(
         Ok(e) => e,
         Err(f) => return PushAnswer::Failed(f),
     };
-    let Some(payload) = env.data.get("inventorySetQuantities").filter(|p| p.is_object()) else {
-        return PushAnswer::Failed(CallFailure::Malformed("no inventorySetQuantities in data".into()));
+    let Some(payload) = env
+        .data
+        .get("inventorySetQuantities")
+        .filter(|p| p.is_object())
+    else {
+        return PushAnswer::Failed(CallFailure::Malformed(
+            "no inventorySetQuantities in data".into(),
+        ));
     };
     let errors = payload
         .get("userErrors")
@@ -205,8 +211,16 @@ pub fn parse_set_quantities(
     }
     let mut results: Vec<Option<ItemResult>> = vec![None; sent];
     for e in &errors {
-        let code = e.get("code").and_then(Value::as_str).unwrap_or("").to_string();
-        let message = e.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+        let code = e
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let message = e
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match code.as_str() {
             "IDEMPOTENCY_CONCURRENT_REQUEST" => return PushAnswer::Failed(CallFailure::InProgress),
             "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" | "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" => {

@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(wait_ms(752.0, &status(666.0)), 1720); // the forum's throttled example
         assert_eq!(wait_ms(10.0, &status(9.99)), 1); // rounded up
         assert_eq!(wait_ms(5000.0, &status(0.0)), 20_000); // capped at a full bucket
-        let never = ThrottleStatus { restore_rate: 0.0, ..status(0.0) };
+        let never = ThrottleStatus {
+            restore_rate: 0.0,
+            ..status(0.0)
+        };
         assert_eq!(wait_ms(10.0, &never), 60_000);
     }
 

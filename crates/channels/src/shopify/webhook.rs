@@ -77,14 +77,16 @@ pub fn parse_webhook(
     if body.len() > MAX_BODY_BYTES {
         return Err(InboundError::TooLarge);
     }
-    verify_base64(secret, body, headers.get("x-shopify-hmac-sha256")).map_err(InboundError::Signature)?;
+    verify_base64(secret, body, headers.get("x-shopify-hmac-sha256"))
+        .map_err(InboundError::Signature)?;
     match headers.get("x-shopify-shop-domain") {
         Some(d) if d.trim().eq_ignore_ascii_case(shop) => {}
         // Signed by this app but for another shop: not this channel's order.
         _ => return Err(InboundError::Signature(SignatureError::Mismatch)),
     }
     let topic_text = headers.get("x-shopify-topic").unwrap_or("").trim();
-    let topic = Topic::parse(topic_text).ok_or_else(|| InboundError::Topic(topic_text.to_string()))?;
+    let topic =
+        Topic::parse(topic_text).ok_or_else(|| InboundError::Topic(topic_text.to_string()))?;
     let order: Order = serde_json::from_slice(body)
         .map_err(|e| InboundError::Malformed(alloc::format!("not a Shopify order: {e}")))?;
     if order.id == 0 {

@@ -111,8 +111,16 @@ pub fn parse_stock_batch(
         // Answers come in the order sent; an error item may echo the id or carry 0.
         let item = answered
             .get(i)
-            .filter(|a| a.get("id").and_then(Value::as_u64).is_none_or(|a| a == *id || a == 0))
-            .or_else(|| answered.iter().find(|a| a.get("id").and_then(Value::as_u64) == Some(*id)));
+            .filter(|a| {
+                a.get("id")
+                    .and_then(Value::as_u64)
+                    .is_none_or(|a| a == *id || a == 0)
+            })
+            .or_else(|| {
+                answered
+                    .iter()
+                    .find(|a| a.get("id").and_then(Value::as_u64) == Some(*id))
+            });
         let result = match item {
             None => ItemResult::Failed(ItemError {
                 code: "missing".into(),
@@ -121,10 +129,18 @@ pub fn parse_stock_batch(
             }),
             Some(a) => match a.get("error").filter(|e| !e.is_null()) {
                 Some(e) => {
-                    let code = e.get("code").and_then(Value::as_str).unwrap_or("error").to_string();
+                    let code = e
+                        .get("code")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error")
+                        .to_string();
                     ItemResult::Failed(ItemError {
                         permanent: permanent(&code),
-                        message: e.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+                        message: e
+                            .get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
                         code,
                     })
                 }
@@ -135,4 +151,3 @@ pub fn parse_stock_batch(
     }
     Ok(out)
 }
-

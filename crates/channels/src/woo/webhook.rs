@@ -111,7 +111,11 @@ pub fn parse_webhook(
         .iter()
         .filter(|l| l.quantity > 0)
         .filter_map(|l| {
-            let listing = if l.variation_id != 0 { l.variation_id } else { l.product_id };
+            let listing = if l.variation_id != 0 {
+                l.variation_id
+            } else {
+                l.product_id
+            };
             (listing != 0).then(|| OrderLine {
                 listing: listing.to_string(),
                 qty: l.quantity as u64,
