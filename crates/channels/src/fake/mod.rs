@@ -13,7 +13,9 @@ pub mod shopify;
 pub mod woo;
 
 pub use server::{FakeRequest, FakeResponse};
+
 pub use shopify::{FakeShopify, ShopifyCall, ShopifyConfig};
+use std::sync::{Arc, Mutex};
 pub use woo::{FakeWoo, WooCall, WooConfig, WooKind};
 
 use std::string::String;
@@ -30,5 +32,42 @@ pub struct SignedWebhook {
 impl SignedWebhook {
     pub fn header(&self, name: &str) -> Option<&str> {
         crate::http::Headers::get(self.headers.as_slice(), name)
+    }
+}
+
+/// An endpoint that records every request and answers 200: what a webhook's receiver got,
+/// byte for byte, for tests of signatures over the wire.
+#[derive(Debug)]
+pub struct Inbox {
+    received: Arc<Mutex<Vec<FakeRequest>>>,
+    server: server::Server,
+}
+
+impl Inbox {
+    pub fn start() -> Inbox {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let r = received.clone();
+        let server = server::Server::start(Arc::new(move |req: &FakeRequest| {
+            r.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(req.clone());
+            FakeResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: b"ok".to_vec(),
+            }
+        }));
+        Inbox { received, server }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/inbound", self.server.addr)
+    }
+
+    pub fn received(&self) -> Vec<FakeRequest> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
