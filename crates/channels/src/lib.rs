@@ -44,6 +44,7 @@ pub mod order;
 pub mod push;
 pub mod shopify;
 pub mod signature;
+pub mod stale;
 pub mod target;
 pub mod woo;
 
