@@ -42,10 +42,11 @@ pub struct ChannelOrder {
     /// The human-facing number (`name` / `number`), for display only.
     pub display: Option<String>,
     pub lines: Vec<OrderLine>,
-    /// Identifies this *event* across re-deliveries, for dedup before the core is asked
-    /// (Shopify: `X-Shopify-Event-Id` when present, else `X-Shopify-Webhook-Id`; WooCommerce:
-    /// `X-WC-Webhook-Delivery-ID`). The core's own idempotency on channel + reference + action
-    /// makes a duplicate harmless anyway; this is the cheap early answer.
+    /// Identifies the delivery, for an early duplicate answer before the core is asked.
+    /// Shopify: `X-Shopify-Event-Id` when present, else `X-Shopify-Webhook-Id`, both the same
+    /// across Shopify's retries. WooCommerce: `X-WC-Webhook-Delivery-ID`, new on every
+    /// delivery (it only catches a replay of the same request). The core's own idempotency on
+    /// channel + reference + action is what makes every duplicate harmless.
     pub dedup_id: Option<String>,
     /// The channel's topic (`orders/create`, `order.updated`, …), for logs.
     pub topic: String,

@@ -1,10 +1,16 @@
 //! WooCommerce's order webhooks (`order.created`, `order.updated`) and the unsigned ping it
 //! sends when a webhook is created.
 //!
-//! `X-WC-Webhook-Signature` is `base64_encode(hash_hmac('sha256', $payload, $secret, true))`
-//! over the raw body (`class-wc-webhook.php` `generate_signature`). The ping
-//! (`deliver_ping`) posts the form body `webhook_id=N` with no signature and expects a 2xx,
-//! or the webhook is not saved as active.
+//! `X-WC-Webhook-Signature` is `base64_encode(hash_hmac('sha256', $payload,
+//! wp_specialchars_decode($secret, ENT_QUOTES), true))` over the delivered body, which is
+//! `trim(wp_json_encode($payload))` (`class-wc-webhook.php` `generate_signature`, `deliver`).
+//! The secret is HTML-entity-decoded first, which is why a WooCommerce target refuses a
+//! webhook secret with `&` in it (see `target.rs`). The ping (`deliver_ping`) posts the form
+//! body `webhook_id=N` with no signature and treats anything but exactly `200` as a failure.
+//!
+//! `X-WC-Webhook-Delivery-ID` is a new hash per delivery (`get_new_delivery_id`: the time and
+//! the webhook id), so a re-delivery carries a new one: it only catches a replay of the very
+//! same request. Duplicates are the core's to absorb (idempotent on channel + order + action).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
