@@ -717,6 +717,16 @@ impl Shop {
         let nodes: Vec<Value> = ids
             .iter()
             .map(|g| {
+                if let Some(v) = g.as_str().and_then(|g| gid_number(g, VARIANT_GID)) {
+                    return match self.variants.get(&v) {
+                        Some(item) => json!({
+                            "id": format!("{VARIANT_GID}{v}"),
+                            "sku": self.items[item].sku,
+                            "inventoryItem": { "id": inventory_item_gid(*item) },
+                        }),
+                        None => Value::Null,
+                    };
+                }
                 let item = g.as_str().and_then(|g| gid_number(g, INVENTORY_ITEM_GID));
                 match item.and_then(|i| self.items.get(&i).map(|it| (i, it))) {
                     None => Value::Null,

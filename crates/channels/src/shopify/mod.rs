@@ -14,7 +14,10 @@ mod throttle;
 mod webhook;
 
 pub use catalogue::{build_variants_page, parse_variants_page, VariantsPage, VARIANTS_PAGE_SIZE};
-pub use read::{build_read_available, parse_read_available, ItemLevel, MAX_ITEMS_PER_READ};
+pub use read::{
+    build_read_available, build_variant_items, parse_read_available, parse_variant_items,
+    ItemLevel, MAX_ITEMS_PER_READ,
+};
 pub use set::{
     build_set_quantities, idempotency_key, parse_set_quantities, IdempotencyKey, PushAnswer,
     SetQuantity, SetQuantityError, MAX_QUANTITIES_PER_CALL, MAX_QUANTITY, SET_QUANTITIES_COST,

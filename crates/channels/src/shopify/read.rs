@@ -76,3 +76,51 @@ pub fn parse_read_available(
     }
     Ok(out)
 }
+
+const VARIANT_ITEMS_QUERY: &str = "query StocksyncVariantItems($ids: [ID!]!) {\n  nodes(ids: $ids) {\n    ... on ProductVariant { id sku inventoryItem { id } }\n  }\n}";
+
+/// The lookup of a listing's inventory item from its variant id (SPEC §9: "a lookup on first
+/// push" for a listing linked by hand, before discovery has recorded its address). Up to
+/// [`MAX_ITEMS_PER_READ`] variants per call.
+pub fn build_variant_items(api: &ShopifyApi, variants: &[u64]) -> Request {
+    let ids: Vec<_> = variants
+        .iter()
+        .take(MAX_ITEMS_PER_READ)
+        .map(|v| alloc::format!("{}{v}", super::VARIANT_GID))
+        .collect();
+    super::graphql(api, VARIANT_ITEMS_QUERY, json!({ "ids": ids }))
+}
+
+/// One `(variant id, inventory item id)` per variant asked, in order; `None` for a variant
+/// Shopify does not know (deleted: the listing's pushes then fail as permanent).
+pub fn parse_variant_items(
+    status: u16,
+    headers: &(impl Headers + ?Sized),
+    body: &[u8],
+    asked: &[u64],
+) -> Result<Vec<(u64, Option<u64>)>, CallFailure> {
+    let env = envelope(status, headers, body)?;
+    let nodes = env
+        .data
+        .get("nodes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CallFailure::Malformed("no nodes in data".into()))?;
+    Ok(asked
+        .iter()
+        .take(MAX_ITEMS_PER_READ)
+        .map(|v| {
+            let item = nodes
+                .iter()
+                .find(|n| {
+                    n.get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|g| gid_number(g, super::VARIANT_GID))
+                        == Some(*v)
+                })
+                .and_then(|n| n.pointer("/inventoryItem/id"))
+                .and_then(Value::as_str)
+                .and_then(|g| gid_number(g, INVENTORY_ITEM_GID));
+            (*v, item)
+        })
+        .collect())
+}

@@ -411,3 +411,17 @@ fn the_fake_is_strict_about_2026_04() {
         PushAnswer::Done(vec![ItemResult::Applied])
     );
 }
+
+#[test]
+fn a_listing_linked_by_hand_learns_its_inventory_item() {
+    let fake = shop_with(&[(808950810, 101, 0), (49148385, 102, 0)]);
+    let api = api_for(&fake);
+    let asked = [49148385, 808950810, 4];
+    let a = send(&shopify::build_variant_items(&api, &asked));
+    let got =
+        shopify::parse_variant_items(a.status, a.headers.as_slice(), &a.body, &asked).unwrap();
+    assert_eq!(
+        got,
+        vec![(49148385, Some(102)), (808950810, Some(101)), (4, None)]
+    );
+}
