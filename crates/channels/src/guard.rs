@@ -7,7 +7,7 @@
 //! `http://0x7f.1/`, `http://0177.0.0.1/` and `http://127.1/` all *are* 127.0.0.1 to a
 //! browser, and are refused as such rather than by a brittle textual check. IPv6 literals are
 //! judged with their embedded IPv4 address where they carry one (mapped `::ffff:a.b.c.d`,
-//! compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`).
+//! compatible `::a.b.c.d`, translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`).
 //!
 //! What a pure function cannot see: a public name that *resolves* to a private address (DNS
 //! rebinding). Cloudflare's `fetch` does not reach private networks from a deployed Worker, so
@@ -116,6 +116,16 @@ fn v6_is_public(ip: Ipv6Addr) -> bool {
         );
         return seg[6] != 0 && v4_is_public(v4);
     }
+    if seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0 {
+        // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765)
+        let v4 = Ipv4Addr::new(
+            (seg[6] >> 8) as u8,
+            seg[6] as u8,
+            (seg[7] >> 8) as u8,
+            seg[7] as u8,
+        );
+        return v4_is_public(v4);
+    }
     if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
         // NAT64 well-known prefix 64:ff9b::/96
         let v4 = Ipv4Addr::new(
@@ -219,6 +229,7 @@ mod tests {
         refused("http://[0:0:0:0:0:0:0:1]/");
         refused("http://[::ffff:127.0.0.1]/"); // IPv4-mapped
         refused("http://[::ffff:7f00:1]/"); // the same, in hex
+        refused("http://[::ffff:0:127.0.0.1]/"); // IPv4-translated
         refused("http://[::127.0.0.1]/"); // IPv4-compatible (deprecated)
         refused("http://[64:ff9b::7f00:1]/"); // NAT64 of loopback
         refused("http://[2002:7f00:1::]/"); // 6to4 of loopback

@@ -13,7 +13,8 @@
 //!   error applies nothing (all or nothing: this fake's reading of an undocumented point);
 //! - a cost-based leaky bucket (maximum, restore rate per second; mutation 10 points, a read of
 //!   n items 1 + n, a page of `first` variants 2 + first requested, refunded to what was read),
-//!   answering `THROTTLED` with the real `extensions.cost` shape when a call does not fit;
+//!   answering `THROTTLED` with the real `extensions.cost` shape when a call does not fit yet,
+//!   and `MAX_COST_EXCEEDED` when it never can;
 //! - `productVariants(first ≤ 250, after: cursor)` pages the catalogue in id order.
 //!
 //! The shop can move its own numbers ([`FakeShopify::sell`], [`FakeShopify::admin_edit`]) and be
@@ -467,6 +468,17 @@ impl Shop {
         };
         self.refill();
         let before = self.bucket;
+        if requested > self.config.bucket_max {
+            // A call that can never fit is refused, not throttled (it would wait forever).
+            self.record(operation, 200, false, before, None, false);
+            return FakeResponse::json(
+                200,
+                &json!({ "errors": [graphql_error(
+                    &format!("Query cost is {requested}, which exceeds the single query max cost limit ({}).", self.config.bucket_max),
+                    "MAX_COST_EXCEEDED",
+                )] }),
+            );
+        }
         if requested > self.bucket {
             let status = if self.config.throttle_with_429 {
                 429

@@ -35,11 +35,9 @@ enum Cursor {
 pub struct CatalogueWalk {
     api: WooApi,
     cursor: Cursor,
-    /// Variable products seen and not yet walked.
+    /// Variable products seen and not yet walked (the products' pages come first, then the
+    /// variations of each variable product).
     parents: VecDeque<u64>,
-    /// Product pages not yet read after the current one finishes (products first, then the
-    /// variations of every variable product).
-    products_done: bool,
 }
 
 /// One page's listings.
@@ -56,7 +54,6 @@ impl CatalogueWalk {
             api,
             cursor: Cursor::Products { page: 1 },
             parents: VecDeque::new(),
-            products_done: false,
         }
     }
 
@@ -147,13 +144,10 @@ impl CatalogueWalk {
                     page: page + 1,
                 }
             }
-            _ => {
-                self.products_done = true;
-                match self.parents.pop_front() {
-                    Some(parent) => Cursor::Variations { parent, page: 1 },
-                    None => Cursor::Done,
-                }
-            }
+            _ => match self.parents.pop_front() {
+                Some(parent) => Cursor::Variations { parent, page: 1 },
+                None => Cursor::Done,
+            },
         };
         Ok(WooPage { listings, skipped })
     }
