@@ -7,7 +7,8 @@
 //!   `name` must be `available` or `on_hand`, the reason one of Shopify's, the location the
 //!   shop's, the items known and stocked there, quantities within 0..=1,000,000,000;
 //! - an idempotency key is applied once: the same key with the same variables answers the first
-//!   result and applies nothing; with other variables, `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`;
+//!   result and applies nothing (`IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` if that first attempt
+//!   had user errors); with other variables, `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`;
 //! - a `changeFromQuantity` that differs from its own number is `CHANGE_FROM_QUANTITY_STALE`
 //!   (field path `["input","quantities","i","changeFromQuantity"]`), and a call with any user
 //!   error applies nothing (all or nothing: this fake's reading of an undocumented point);
@@ -578,6 +579,20 @@ impl Shop {
         }
         if let Some(k) = key {
             if let Some((vars, answer)) = self.keys.get(k) {
+                let failed = answer
+                    .pointer("/inventorySetQuantities/userErrors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| !e.is_empty());
+                if vars == variables && failed {
+                    // Shopify's latest enum: "A previous request with this idempotency key
+                    // failed. Retry with a new idempotency key."
+                    let data = json!({ "inventorySetQuantities": {
+                        "inventoryAdjustmentGroup": null,
+                        "userErrors": [user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", Vec::new(),
+                            "A previous request with this idempotency key failed. Retry with a new idempotency key.")]
+                    }});
+                    return Ok((data, true));
+                }
                 if vars == variables {
                     return Ok((answer.clone(), true));
                 }

@@ -425,3 +425,37 @@ fn a_listing_linked_by_hand_learns_its_inventory_item() {
         vec![(49148385, Some(102)), (808950810, Some(101)), (4, None)]
     );
 }
+
+#[test]
+fn a_failed_key_is_not_reused_a_salt_gives_a_new_one() {
+    let fake = shop_with(&[(1, 101, 3)]);
+    let api = api_for(&fake);
+    // Compared with a number the channel no longer has: stale.
+    let batch = [SetQuantity {
+        inventory_item_id: 101,
+        quantity: 8,
+        change_from: Some(5),
+    }];
+    let key = shopify::idempotency_key("shopify-uk", &[9], &batch);
+    let req = shopify::build_set_quantities(&api, &batch, &key).unwrap();
+    let a = send(&req);
+    assert_eq!(
+        shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &batch),
+        PushAnswer::Done(vec![ItemResult::Stale])
+    );
+    // The merchant puts the number back; the very same call again is refused by its key...
+    fake.admin_edit(101, 5);
+    let a = send(&req);
+    assert!(matches!(
+        shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &batch),
+        PushAnswer::Failed(ref f @ CallFailure::NewKeyNeeded { .. }) if !f.counts_as_attempt()
+    ));
+    // ... and goes through with the shell's next salt.
+    let key = shopify::idempotency_key("shopify-uk#1", &[9], &batch);
+    let a = send(&shopify::build_set_quantities(&api, &batch, &key).unwrap());
+    assert_eq!(
+        shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &batch),
+        PushAnswer::Done(vec![ItemResult::Applied])
+    );
+    assert_eq!(fake.available(101), Some(8));
+}
