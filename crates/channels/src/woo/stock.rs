@@ -4,6 +4,7 @@
 //! `class-wc-rest-controller.php` `check_batch_limit`). A set is absolute; WooCommerce has
 //! no compare-and-swap and no idempotency key, so a resend is harmless.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
@@ -40,13 +41,11 @@ pub struct StockCall {
 /// Splits `updates` into as few calls as WooCommerce allows: one group per endpoint (the
 /// products, and each parent's variations), cut into chunks of [`MAX_BATCH_ITEMS`].
 pub fn build_stock_batches(api: &WooApi, updates: &[StockUpdate]) -> Vec<StockCall> {
-    // Group by endpoint, keeping the first-seen order of endpoints and of items.
-    let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
+    // Group by endpoint (products first, then parents by id), items in input order; a map, so
+    // that thousands of parents cost a log each, not a scan each.
+    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
     for (i, u) in updates.iter().enumerate() {
-        match groups.iter_mut().find(|(p, _)| *p == u.parent_id) {
-            Some((_, items)) => items.push(i),
-            None => groups.push((u.parent_id, vec![i])),
-        }
+        groups.entry(u.parent_id).or_default().push(i);
     }
     let mut calls = Vec::new();
     for (parent, items) in groups {

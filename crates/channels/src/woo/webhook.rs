@@ -64,14 +64,17 @@ fn ping_id(body: &[u8]) -> Option<u64> {
 /// - `order.created`: a new order reserves, whatever its payment state (`pending` reserves too:
 ///   an unpaid order that WooCommerce later cancels releases through `order.updated`, and
 ///   reserving early never oversells). An order created already `cancelled`, `failed`,
-///   `refunded` or `trash` is ignored.
+///   `refunded` or `trash`, or a block checkout's `checkout-draft` (a cart, not an order), is
+///   ignored.
 /// - `order.updated`: `cancelled` and `failed` cancel; `completed` ships; `pending`,
 ///   `processing` and `on-hold` place (idempotent in the core: it recovers an `order.created`
 ///   that never arrived); `refunded`, `trash` and custom statuses are ignored (a refund's
 ///   restock is the merchant's decision, made on the hub).
 fn action(topic: &str, status: &str) -> OrderAction {
     match (topic, status) {
-        ("order.created", "cancelled" | "failed" | "refunded" | "trash") => OrderAction::Ignored,
+        ("order.created", "cancelled" | "failed" | "refunded" | "trash" | "checkout-draft") => {
+            OrderAction::Ignored
+        }
         ("order.created", _) => OrderAction::Placed,
         (_, "cancelled" | "failed") => OrderAction::Cancelled,
         (_, "completed") => OrderAction::Shipped,
