@@ -11,7 +11,8 @@
 //!   had user errors); with other variables, `IDEMPOTENCY_KEY_PARAMETER_MISMATCH`;
 //! - a `changeFromQuantity` that differs from its own number is `CHANGE_FROM_QUANTITY_STALE`
 //!   (field path `["input","quantities","i","changeFromQuantity"]`), and a call with any user
-//!   error applies nothing (all or nothing: this fake's reading of an undocumented point);
+//!   error applies nothing (all or nothing: this fake's default reading of an undocumented
+//!   point; [`ShopifyConfig::partial_apply`] gives the other);
 //! - a cost-based leaky bucket (maximum, restore rate per second; mutation 10 points, a read of
 //!   n items 1 + n, a page of `first` variants 2 + first requested, refunded to what was read),
 //!   answering `THROTTLED` with the real `extensions.cost` shape when a call does not fit yet,
@@ -50,6 +51,10 @@ pub struct ShopifyConfig {
     /// Answer THROTTLED with HTTP 429 (true) or 200 (false): which one Shopify sends is
     /// unconfirmed (CHANNELS.md), so the tests run both.
     pub throttle_with_429: bool,
+    /// Apply the quantities without errors even when others of the call have some (listing
+    /// them in the adjustment group), instead of all or nothing: the other reading of an
+    /// undocumented point, so the codec is tested under both.
+    pub partial_apply: bool,
 }
 
 impl Default for ShopifyConfig {
@@ -63,6 +68,7 @@ impl Default for ShopifyConfig {
             bucket_max: 1000.0,
             restore_rate: 100.0,
             throttle_with_429: false,
+            partial_apply: false,
         }
     }
 }
@@ -700,7 +706,7 @@ impl Shop {
             }
             planned.push((item, quantity));
         }
-        let data = if errors.is_empty() {
+        let data = if errors.is_empty() || self.config.partial_apply {
             let group = self.next_group;
             self.next_group += 1;
             let mut changes = Vec::new();
@@ -720,7 +726,7 @@ impl Shop {
             }
             json!({ "inventorySetQuantities": {
                 "inventoryAdjustmentGroup": { "id": format!("gid://shopify/InventoryAdjustmentGroup/{group}"), "changes": changes },
-                "userErrors": []
+                "userErrors": errors
             }})
         } else {
             json!({ "inventorySetQuantities": { "inventoryAdjustmentGroup": null, "userErrors": errors } })

@@ -459,3 +459,55 @@ fn a_failed_key_is_not_reused_a_salt_gives_a_new_one() {
     );
     assert_eq!(fake.available(101), Some(8));
 }
+
+#[test]
+fn under_the_partial_reading_the_good_items_are_applied() {
+    let fake = FakeShopify::start(ShopifyConfig {
+        partial_apply: true,
+        ..ShopifyConfig::default()
+    });
+    fake.add_variant(1, 101, "A", 5);
+    fake.add_variant(2, 102, "B", 5);
+    fake.add_variant(3, 103, "C", 5);
+    let api = api_for(&fake);
+    let _ = fake.sell(102, 1, "s");
+    let batch = [
+        SetQuantity {
+            inventory_item_id: 101,
+            quantity: 4,
+            change_from: Some(5),
+        },
+        SetQuantity {
+            inventory_item_id: 102,
+            quantity: 4,
+            change_from: Some(5),
+        },
+        // Already what the hub sends: no change to list, so the parser cannot know.
+        SetQuantity {
+            inventory_item_id: 103,
+            quantity: 5,
+            change_from: Some(5),
+        },
+    ];
+    assert_eq!(
+        push(&api, 3, &batch),
+        PushAnswer::Done(vec![
+            ItemResult::Applied,
+            ItemResult::Stale,
+            ItemResult::NotApplied
+        ])
+    );
+    assert_eq!(
+        (
+            fake.available(101),
+            fake.available(102),
+            fake.available(103)
+        ),
+        (Some(4), Some(4), Some(5))
+    );
+    // Resending the unknown one is harmless: its compare still holds.
+    assert_eq!(
+        push(&api, 3, &batch[2..]),
+        PushAnswer::Done(vec![ItemResult::Applied])
+    );
+}
