@@ -626,3 +626,56 @@ fn woo_webhooks() {
         400
     );
 }
+
+#[test]
+fn a_delivery_run_is_planned_in_calls_of_250() {
+    let api = shopify_api();
+    let mut items: Vec<(u64, SetQuantity)> = (1..=600)
+        .map(|i| {
+            (
+                1000 + i,
+                SetQuantity {
+                    inventory_item_id: i,
+                    quantity: 1,
+                    change_from: None,
+                },
+            )
+        })
+        .collect();
+    items.push((
+        2000,
+        SetQuantity {
+            inventory_item_id: 5,
+            quantity: 2,
+            change_from: None,
+        },
+    ));
+    items.push((
+        2001,
+        SetQuantity {
+            inventory_item_id: 9999,
+            quantity: -3,
+            change_from: None,
+        },
+    ));
+    let (calls, refused) = shopify::plan_set_calls(&api, "shopify-uk", &items);
+    assert_eq!(
+        calls.iter().map(|c| c.items.len()).collect::<Vec<_>>(),
+        vec![250, 250, 100]
+    );
+    assert_eq!(
+        refused.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        vec![600, 601]
+    );
+    let keys: std::collections::BTreeSet<_> = calls.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys.len(), 3, "one key per call");
+    assert_eq!(calls[1].batch[0].inventory_item_id, 251);
+    let body: Value = serde_json::from_slice(&calls[2].request.body).unwrap();
+    assert!(body["query"]
+        .as_str()
+        .unwrap()
+        .contains(calls[2].key.as_str()));
+    // Planned again, the same run gives the same keys (a resend after a lost answer).
+    let (again, _) = shopify::plan_set_calls(&api, "shopify-uk", &items);
+    assert_eq!(again[0].key, calls[0].key);
+}

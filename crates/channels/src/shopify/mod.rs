@@ -19,8 +19,9 @@ pub use read::{
     ItemLevel, MAX_ITEMS_PER_READ,
 };
 pub use set::{
-    build_set_quantities, idempotency_key, parse_set_quantities, IdempotencyKey, PushAnswer,
-    SetQuantity, SetQuantityError, MAX_QUANTITIES_PER_CALL, MAX_QUANTITY, SET_QUANTITIES_COST,
+    build_set_quantities, idempotency_key, parse_set_quantities, plan_set_calls, IdempotencyKey,
+    PushAnswer, SetCall, SetQuantity, SetQuantityError, MAX_QUANTITIES_PER_CALL, MAX_QUANTITY,
+    SET_QUANTITIES_COST,
 };
 pub use throttle::{wait_ms, CostBucket, QueryCost, ThrottleStatus};
 pub use webhook::{parse_webhook, Topic};

@@ -275,3 +275,55 @@ pub fn parse_set_quantities(
             .collect(),
     )
 }
+
+/// One call of a delivery run: the request, its key (store it with the attempt, so a call whose
+/// answer was lost is resent identically), and which of the input items it carries.
+#[derive(Clone, Debug)]
+pub struct SetCall {
+    pub request: Request,
+    pub key: IdempotencyKey,
+    /// Indexes into the slice given to [`plan_set_calls`], in the order of the call's
+    /// quantities (what [`parse_set_quantities`] answers in).
+    pub items: Vec<usize>,
+    /// The quantities sent, for [`parse_set_quantities`].
+    pub batch: Vec<SetQuantity>,
+}
+
+/// Splits a delivery run's `(seq, quantity)` items into calls of at most
+/// [`MAX_QUANTITIES_PER_CALL`], each with its derived key (`scope`: the channel id plus the
+/// shell's salt). Items the codec refuses (a quantity out of range, the same inventory item
+/// twice in one run) are returned apart, by index, to be recorded as failed.
+pub fn plan_set_calls(
+    api: &ShopifyApi,
+    scope: &str,
+    items: &[(u64, SetQuantity)],
+) -> (Vec<SetCall>, Vec<(usize, SetQuantityError)>) {
+    let mut refused = Vec::new();
+    let mut good: Vec<usize> = Vec::with_capacity(items.len());
+    let mut seen = alloc::collections::BTreeSet::new();
+    for (i, (_, q)) in items.iter().enumerate() {
+        if !(0..=MAX_QUANTITY).contains(&q.quantity) {
+            refused.push((i, SetQuantityError::Quantity(i)));
+        } else if !seen.insert(q.inventory_item_id) {
+            refused.push((i, SetQuantityError::Duplicate(i)));
+        } else {
+            good.push(i);
+        }
+    }
+    let mut calls = Vec::new();
+    for chunk in good.chunks(MAX_QUANTITIES_PER_CALL) {
+        let batch: Vec<SetQuantity> = chunk.iter().map(|&i| items[i].1).collect();
+        let seqs: Vec<u64> = chunk.iter().map(|&i| items[i].0).collect();
+        let key = idempotency_key(scope, &seqs, &batch);
+        // Every item was checked above, so the build cannot refuse the chunk.
+        if let Ok(request) = build_set_quantities(api, &batch, &key) {
+            calls.push(SetCall {
+                request,
+                key,
+                items: chunk.to_vec(),
+                batch,
+            });
+        }
+    }
+    (calls, refused)
+}
