@@ -4,8 +4,10 @@
 #
 #   1. cargo fmt --check, and clippy with warnings denied: the native crates, and the wasm
 #      crates (worker, browser package, wasm benches) for wasm32-unknown-unknown
-#   2. the core: unit, scenario, bad-input, preview and simulation tests (native)
-#   3. the core built for wasm32v1-none (a target without std: proves the core is no_std)
+#   2. the core: unit, scenario, bad-input, preview and simulation tests (native); the channel
+#      codecs against their strict local fakes over HTTP (crates/channels)
+#   3. the core and the channel codecs built for wasm32v1-none (a target without std: proves
+#      both are no_std)
 #   4. the browser package: built; wasm-bindgen tests and every scenario file through the
 #      package under Node; the built ES module and its .d.ts (scripts/test-web.sh)
 #   5. the worker: built; the HTTP tests against `wrangler dev` — scenario files over HTTP,
@@ -32,9 +34,12 @@ cargo clippy -p stocksync-bench --features wasm --target wasm32-unknown-unknown 
 
 stage "core: unit, scenario, bad-input, preview and simulation tests"
 cargo test -p stocksync-core --all-features
+# The channel codecs (Shopify, WooCommerce) and their tests against the strict local fakes.
+cargo test -p stocksync-channels --all-features
 
-stage "core: no_std build for wasm32v1-none"
+stage "core and channel codecs: no_std build for wasm32v1-none"
 cargo build -p stocksync-core --target wasm32v1-none --release
+cargo build -p stocksync-channels --target wasm32v1-none --release
 
 stage "browser package"
 scripts/test-web.sh
