@@ -113,8 +113,9 @@ async function steady(tenant, n, count) {
 }
 
 const big = 'big', small = 'small';
-const memBig = await load(big, SKUS);
-await load(small, 1000);
+// BIG_SKIP_LOAD=1 reuses a state directory loaded by an earlier run (BIG_STATE=…).
+const memBig = process.env.BIG_SKIP_LOAD ? [] : await load(big, SKUS);
+if (!process.env.BIG_SKIP_LOAD) await load(small, 1000);
 
 // First order after a restart, each tenant cold.
 if (restartCmd) {

@@ -136,20 +136,15 @@ pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Optio
         return Ok(None);
     };
     let key = bucket_key(tenant, &channel, b);
+    let mut records: Vec<ListingRecord> = crate::store::listing_records(
+        sql,
+        "SELECT json FROM listings WHERE channel = ? AND kvb = ? AND sku IS NOT NULL",
+        vec![SqlStorageValue::from(channel.as_str()), i64::from(b).into()],
+    )
+    .map_err(|e| e.to_string())?;
+    records.sort_by(|a, b| a.listing.as_str().cmp(b.listing.as_str()));
     let mut text = String::from("{");
-    let rows = sql
-        .exec(
-            "SELECT json FROM listings WHERE channel = ? AND kvb = ? AND sku IS NOT NULL ORDER BY listing",
-            vec![SqlStorageValue::from(channel.as_str()), i64::from(b).into()],
-        )
-        .map_err(|e| e.to_string())?;
-    for row in rows.raw() {
-        let row = row.map_err(|e| e.to_string())?;
-        let Some(SqlStorageValue::String(json)) = row.into_iter().next() else {
-            continue;
-        };
-        let record: ListingRecord =
-            wire::from_json(&json).map_err(|e| format!("a stored listing does not parse: {e}"))?;
+    for record in records {
         let Some(m) = record.mapping() else { continue };
         if text.len() > 1 {
             text.push(',');
