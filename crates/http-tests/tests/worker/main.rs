@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod bulk;
+mod cors;
 mod demo;
 mod jobs;
 mod mirror;
