@@ -333,6 +333,8 @@ pub struct Batch {
     pub kv: Vec<String>,
     /// Jobs created or advanced.
     pub jobs: Vec<JobRow>,
+    /// `meta` rows to set (a preview job's state).
+    pub meta: Vec<(String, String)>,
 }
 
 impl Batch {
@@ -344,6 +346,7 @@ impl Batch {
             && self.demo.is_empty()
             && self.kv.is_empty()
             && self.jobs.is_empty()
+            && self.meta.is_empty()
     }
 
     pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
@@ -371,7 +374,10 @@ impl Batch {
             ] {
                 sql.exec(&format!("DELETE FROM {t}"), None)?;
             }
-            sql.exec("DELETE FROM meta WHERE k = 'next_seq'", None)?;
+            sql.exec(
+                "DELETE FROM meta WHERE k = 'next_seq' OR k LIKE 'preview:%'",
+                None,
+            )?;
         }
         for row in self.rows {
             write_row(sql, row)?;
@@ -409,6 +415,9 @@ impl Batch {
                  ON CONFLICT (key) DO UPDATE SET gen = gen + 1",
                 vec![key.into()],
             )?;
+        }
+        for (k, v) in self.meta {
+            meta_set(sql, &k, &v)?;
         }
         for j in self.jobs {
             sql.exec(

@@ -11,6 +11,7 @@ mod demo;
 mod jobs;
 mod mirror;
 mod orders;
+mod preview;
 mod restart;
 mod scenarios;
 mod webhooks;
