@@ -195,8 +195,11 @@ impl Ledger {
             }
             Route::Stats => {
                 let sql = self.sql();
-                let resident = self.with_hub(|hub| hub.resident())?;
-                http::ok(&views::stats(&sql, resident)?)
+                let (resident, channels) = self.with_hub(|hub| {
+                    let channels = serde_json::from_str(&mirror::channels_json(hub));
+                    (hub.resident(), channels.unwrap_or_default())
+                })?;
+                http::ok(&views::stats(&sql, resident, channels)?)
             }
             Route::Job(id) => match store::job_get(&self.sql(), &id)? {
                 Some(job) => {

@@ -263,9 +263,17 @@ pub struct Stats {
     /// The Ledger's wasm linear memory, in bytes (it grows, never shrinks: the peak so far).
     pub wasm_memory_bytes: u64,
     pub sqlite_bytes: u64,
+    /// The channels as the Ledger has them now, secrets redacted (what `GET /v1/channels`
+    /// shows once the KV mirror has caught up): a page reads its configuration and its
+    /// counts from one consistent answer.
+    pub channels: serde_json::Value,
 }
 
-pub fn stats(sql: &SqlStorage, resident: Resident) -> Result<Stats, ApiError> {
+pub fn stats(
+    sql: &SqlStorage,
+    resident: Resident,
+    channels: serde_json::Value,
+) -> Result<Stats, ApiError> {
     let n = |q: &str| store::count(sql, q, vec![]);
     Ok(Stats {
         skus: n("SELECT COUNT(*) FROM items")?,
@@ -277,6 +285,7 @@ pub fn stats(sql: &SqlStorage, resident: Resident) -> Result<Stats, ApiError> {
         resident,
         wasm_memory_bytes: wasm_memory_bytes(),
         sqlite_bytes: sql.database_size() as u64,
+        channels,
     })
 }
 
