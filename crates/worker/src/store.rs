@@ -647,11 +647,12 @@ pub fn job_get(sql: &SqlStorage, id: &str) -> worker::Result<Option<JobRow>> {
     )
 }
 
-/// The oldest running job, if any.
+/// The oldest running job, if any; recomputes (which deliver) before summary previews (which
+/// only count), so a what-if never delays a real change's pushes.
 pub fn job_running(sql: &SqlStorage) -> worker::Result<Option<JobRow>> {
     Ok(job_rows(
         sql,
-        "SELECT * FROM jobs WHERE state = 'running' ORDER BY created_ms, id LIMIT 1",
+        "SELECT * FROM jobs WHERE state = 'running' ORDER BY kind = 'preview', created_ms, id LIMIT 1",
         vec![],
     )?
     .into_iter()
