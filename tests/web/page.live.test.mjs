@@ -8,7 +8,8 @@
 //
 // Prints the time from "Load live state" to the first listing shown (the issue asks for 2 s;
 // only a 20 s failure guard is asserted, so a busy machine does not make it flaky).
-// Screenshots: out/screenshots/preview-big.png (desktop), preview-big-phone.png (390 px).
+// Screenshots: out/screenshots/preview-big.png (desktop, whole page), preview-big-phone*.png
+// (390 px: the top, the channel-wide what-if, the listings).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -70,8 +71,12 @@ test("the first listing shows at once, the failing ones first", async () => {
   assert.equal(await first.getAttribute("data-status"), "failing");
   assert.equal(await first.getAttribute("data-listing"), `wholesale/WS-${pad(1)}`);
   assert.match(await cell(first, "status"), /^failing after \d+ attempts/);
-  // Then the first page of every channel, in (channel, listing) order.
+  // Then the first page of every channel, in (channel, listing) order. (Right after a fresh
+  // load the Ledger is still writing 200,000 mappings to the KV mirror from its alarm, and
+  // locally a page can then take tens of seconds: a generous guard, and the time printed.)
   const firstOfPage = rows("#big-page").first();
+  await firstOfPage.waitFor({ timeout: 120_000 });
+  console.log(`first page of listings shown ${Math.round(performance.now() - t0)} ms after "Load live state"`);
   assert.equal(await firstOfPage.getAttribute("data-listing"), `ebay-uk/EB-${pad(1)}`);
   assert.equal(await cell(firstOfPage, "wanted"), "1");
   assert.match(await page.locator("#big-counts").innerText(), /failing/);
@@ -185,7 +190,12 @@ test("a phone-sized window does not scroll sideways", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
-  await page.screenshot({ path: join(SHOTS, "preview-big-phone.png"), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, "preview-big-phone.png") });
+  await page.locator("#big-whatif").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, "preview-big-phone-whatif.png") });
+  await page.locator("#big-listings").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, "preview-big-phone-listings.png") });
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
