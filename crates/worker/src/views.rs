@@ -257,6 +257,9 @@ pub struct Stats {
     pub open_orders: i64,
     pub pending_pushes: i64,
     pub running_jobs: i64,
+    /// KV mirror keys waiting to be written (a big import marks every mapping; the alarm
+    /// writes them 800 at a time).
+    pub kv_backlog: i64,
     /// Rows of each kind in the Ledger's working set now.
     pub resident: Resident,
     pub resident_rows: usize,
@@ -281,6 +284,7 @@ pub fn stats(
         open_orders: n("SELECT COUNT(*) FROM orders WHERE open = 1")?,
         pending_pushes: n("SELECT COUNT(*) FROM schedule")?,
         running_jobs: n("SELECT COUNT(*) FROM jobs WHERE state = 'running'")?,
+        kv_backlog: n("SELECT COUNT(*) FROM kv_dirty")?,
         resident_rows: resident.rows(),
         resident,
         wasm_memory_bytes: wasm_memory_bytes(),

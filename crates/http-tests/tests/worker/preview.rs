@@ -73,6 +73,7 @@ fn state(api: &Api) -> (Value, Vec<Value>, Value) {
         "wasm_memory_bytes",
         "sqlite_bytes",
         "running_jobs",
+        "kv_backlog",
     ] {
         stats.as_object_mut().unwrap().remove(volatile);
     }
