@@ -87,7 +87,7 @@ stamp=$( { cat scripts/page/load-big.mjs scripts/page/merchant.mjs crates/core/s
 big_dir=.wrangler/page-big/$skus-$stamp
 [ -n "${PAGE_BIG_FRESH:-}" ] && rm -rf "$big_dir"
 fresh=
-[ -f "$big_dir/loaded" ] || { rm -rf .wrangler/page-big; mkdir -p "$big_dir/state"; fresh=1; }
+[ -f "$big_dir/loaded" ] || { rm -rf .wrangler/page-big/"$skus"-*; mkdir -p "$big_dir/state"; fresh=1; }
 big_port=$(free_port)
 out=$(PORT=$big_port STATE_DIR=$big_dir/state LOG_FILE=$big_dir/wrangler.log PID_FILE=$big_dir/wrangler.pid \
   WRANGLER_ARGS="--var RETRY_BASE_MS:50 --var RETRY_MAX_MS:200" scripts/wrangler-dev.sh start)
