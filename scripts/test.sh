@@ -14,7 +14,8 @@
 #      the seed story, webhooks, bad input, concurrency, restart, auth (scripts/test-worker.sh)
 #   6. size budgets: worker ≤ 1 MB gzip, browser package ≤ 152 KB gzip (scripts/check-sizes.sh)
 #   7. the preview page end to end in headless Chromium, served by `wrangler dev`
-#      (scripts/test-page.sh; screenshots in out/screenshots/)
+#      (scripts/test-page.sh: the example, the demo merchant, and a 100,000-sku merchant the
+#      page must browse without the export; screenshots in out/screenshots/)
 #
 # Environment: SIM_SEEDS / SIM_STEPS size the simulation (defaults in the test).
 set -euo pipefail

@@ -77,6 +77,7 @@ function setBase(hub) {
 async function loadExample() {
   const scenario = await (await fetch(STORY_URL)).json();
   const frames = buildStory(scenario);
+  leaveBig();
   state.mode = "example";
   state.story = { scenario, frames, at: 0 };
   document.body.classList.add("with-story");
@@ -119,6 +120,9 @@ function buildStory(scenario) {
 }
 
 async function loadLive(key) {
+  // The counts first: a big hub is never downloaded whole (SPEC §8), only what the page shows.
+  const stats = (await api("/v1/stats", { key })).body;
+  if (stats.skus + stats.listings > SMALL_HUB) return loadBig(key, stats);
   const res = await fetch("/v1/export", { headers: { Authorization: `Bearer ${key}` }, cache: "no-store" });
   const text = await res.text();
   if (!res.ok) {
@@ -133,6 +137,7 @@ async function loadLive(key) {
     throw err;
   }
   const hub = Hub.fromJson(text);
+  leaveBig();
   state.mode = "live";
   state.story = null;
   document.body.classList.remove("with-story");
@@ -140,6 +145,331 @@ async function loadLive(key) {
   setBase(hub);
   const v = state.baseView;
   setStatus(`Live state: ${v.items.length} items, ${v.channels.length} channels, ${v.listings.length} listings.`);
+}
+
+// ----- a big merchant: only what the page shows ----------------------------------------------------
+//
+// Past SMALL_HUB skus + listings the page never downloads the export. It reads pages of
+// `GET /v1/sync` (the failing listings first, then a channel page by page), one SKU at a time
+// (`GET /v1/items/{sku}`, `GET /v1/sync?listing=`), and asks the worker's engine — the same core
+// as www/pkg — what a what-if would do: `POST /v1/preview` for an edit (the worker prefetches
+// exactly the rows the events touch) and `POST /v1/preview?summary=true` for a channel-wide
+// change (counted over every listing; a big channel answers 202 and the page polls the job).
+
+/** Skus + listings up to which a live hub is loaded whole (the export) into the wasm Hub. */
+const SMALL_HUB = 5_000;
+/** Listings per page. */
+const PAGE = 50;
+
+const big = {
+  stats: null,
+  channels: [], // as GET /v1/stats lists them (secrets redacted)
+  channel: "", // the channel browsed ("" = all)
+  cursor: null, // the cursor of the page shown (null = first)
+  pages: [], // cursors of the pages before, for "Previous"
+  next: null,
+  whatIf: 0, // the channel-wide what-if in flight (a newer one supersedes it)
+};
+
+const fmt = (n) => Number(n).toLocaleString("en-GB");
+
+/** A JSON call to this worker's API with the pasted key; errors carry the API's code. */
+async function api(path, { key = state.apiKey, method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${key}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    const err = new Error(json?.error?.message ?? `HTTP ${res.status} ${text.slice(0, 200)}`);
+    err.code = json?.error?.code ?? `http_${res.status}`;
+    err.status = res.status;
+    throw err;
+  }
+  return { status: res.status, body: json };
+}
+
+function leaveBig() {
+  document.body.classList.remove("big-mode");
+  $("#big").hidden = true;
+  $("#big-whatif").hidden = true;
+  big.whatIf++;
+}
+
+async function loadBig(key, stats) {
+  state.mode = "big";
+  state.story = null;
+  state.base?.free();
+  Object.assign(state, { base: null, baseView: null, draft: [], preview: null, afterView: null });
+  document.body.classList.remove("with-story");
+  document.body.classList.add("big-mode");
+  $("#story").hidden = true;
+  $("#big").hidden = false;
+  $("#big-whatif").hidden = false;
+  Object.assign(big, { stats, channels: stats.channels ?? [], channel: "", cursor: null, pages: [], next: null });
+  $("#search-result").replaceChildren();
+  $("#cw-result").replaceChildren();
+  $("#cw-status").textContent = "";
+  fillChannels();
+  setStatus(`Live state (big merchant): ${fmt(stats.skus)} SKUs, ${fmt(stats.listings)} listings on ${big.channels.length} channels. Only what you look at is loaded.`);
+  $("#big-counts").textContent = "Loading the first page…";
+  await Promise.all([loadFailing(), loadPage(null)]);
+}
+
+const bigView = () => ({ channels: big.channels, holds: [] });
+const channelLabel = (id) => channelName(bigView(), id);
+
+function fillChannels() {
+  const opts = (selected) => big.channels.map((c) => h("option", { value: c.id, selected: c.id === selected }, c.name && c.name !== c.id ? `${c.name} (${c.id})` : c.id));
+  $("#browse-channel").replaceChildren(h("option", { value: "" }, "All channels"), ...opts(big.channel));
+  const cw = $("#cw-channel");
+  const keep = cw.value || big.channels[0]?.id;
+  cw.replaceChildren(...opts(keep));
+  fillChannelForm();
+}
+
+/** The channel-wide form shows the chosen channel's rules as they are now. */
+function fillChannelForm() {
+  const form = $("#cw-form");
+  const c = big.channels.find((x) => x.id === form.channel.value);
+  form.querySelector("button").disabled = !c;
+  if (!c) return;
+  for (const k of ["buffer", "end_when", "percent", "max_listed"]) form[k].value = c.rules[k] === null || c.rules[k] === undefined ? "" : String(c.rules[k]);
+  form.enabled.checked = c.enabled;
+}
+
+function syncStatusText(l) {
+  if (l.status === "failing") return `failing after ${l.attempts} attempts${l.last_error ? `: ${l.last_error}` : ""}`;
+  return statusText({ ...l, reason_text: l.reason ? describeSkipReason(l.reason) : null });
+}
+
+/** One row of GET /v1/sync. */
+function bigRow(l) {
+  return h("tr", { dataset: { listing: listingKey(l), status: l.status }, class: l.status === "failing" ? "failing" : null },
+    h("th", { scope: "row" }, `${channelLabel(l.channel)} · ${l.listing}`),
+    h("td", { dataset: { col: "sku" } }, l.sku
+      ? h("button", { type: "button", class: "small", "aria-label": `Show SKU ${l.sku}`, onclick: () => search(l.sku) }, l.sku)
+      : "not linked"),
+    h("td", { dataset: { col: "last_sent" } }, num(l.last_sent)),
+    h("td", { dataset: { col: "wanted" } }, num(l.wanted)),
+    h("td", { dataset: { col: "status" } }, syncStatusText(l)));
+}
+
+function syncQuery(extra) {
+  const q = new URLSearchParams({ limit: String(PAGE), ...extra });
+  if (big.channel) q.set("channel", big.channel);
+  return `/v1/sync?${q}`;
+}
+
+/** The failing listings (of the channel browsed), above every page. */
+async function loadFailing() {
+  const { body } = await api(syncQuery({ status: "failing" }));
+  const rows = body.listings.map(bigRow);
+  const more = (body.counts.failing ?? 0) - body.listings.length;
+  if (more > 0) rows.push(h("tr", { class: "failing" }, h("td", { colspan: "5" }, `… and ${fmt(more)} more failing (GET /v1/sync?status=failing pages through them)`)));
+  $("#big-failing").replaceChildren(...rows);
+}
+
+/** A page of the channel browsed (failing listings are shown above it, not again here). */
+async function loadPage(cursor) {
+  const { body } = await api(syncQuery(cursor ? { cursor } : {}));
+  big.cursor = cursor;
+  big.next = body.next_cursor;
+  $("#big-page").replaceChildren(...body.listings.filter((l) => l.status !== "failing").map(bigRow));
+  const counts = body.counts;
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const where = big.channel ? ` on ${channelLabel(big.channel)}` : "";
+  $("#big-counts").textContent = `${fmt(total)} listings${where}: ${fmt(counts.in_sync ?? 0)} in sync, ${fmt(counts.pending ?? 0)} waiting to be sent, ${fmt(counts.failing ?? 0)} failing, ${fmt(counts.not_eligible ?? 0)} getting nothing.`;
+  $("#page-info").textContent = `Page ${big.pages.length + 1} of ${fmt(Math.max(1, Math.ceil(total / PAGE)))}`;
+  $("#page-next").disabled = !big.next;
+  $("#page-first").disabled = !cursor;
+}
+
+async function browseChannel(channel) {
+  big.channel = channel;
+  big.pages = [];
+  await Promise.all([loadFailing(), loadPage(null)]);
+}
+
+async function nextPage() {
+  if (!big.next) return;
+  big.pages.push(big.cursor);
+  await loadPage(big.next);
+}
+
+async function firstPage() {
+  big.pages = [];
+  await loadPage(null);
+}
+
+// ----- search and a SKU's what-if ----------------------------------------------------------------
+
+async function search(q) {
+  q = q.trim();
+  if (!q) return;
+  $("#search").value = q;
+  const out = $("#search-result");
+  out.replaceChildren(h("p", { class: "help" }, `Looking for ${q}…`));
+  const missing = (e) => (e.status === 404 || e.status === 400 ? null : Promise.reject(e));
+  const [item, byListing] = await Promise.all([
+    api(`/v1/items/${encodeURIComponent(q)}`).then((r) => r.body, missing),
+    api(`/v1/sync?${new URLSearchParams({ listing: q, limit: "20" })}`).then((r) => r.body.listings, (e) => missing(e) ?? []),
+  ]);
+  const parts = [];
+  if (item) parts.push(itemCard(item));
+  if (byListing?.length) {
+    parts.push(h("div", { class: "table-wrap", role: "region", "aria-label": `Listings named ${q}`, tabindex: "0" }, h("table", { id: "search-listings" },
+      h("caption", {}, `Listings named ${q}`),
+      h("thead", {}, h("tr", {}, ["Listing", "SKU", "Last sent", "Hub wants", "Status"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, byListing.map(bigRow)))));
+  }
+  if (!parts.length) parts.push(h("p", { class: "help", dataset: { found: "none" } }, `No SKU or listing is called ${q}.`));
+  out.replaceChildren(...parts);
+}
+
+/** A SKU: its stock per location (editable as a what-if) and its listings with their numbers. */
+function itemCard(item) {
+  const composite = item.components.length > 0;
+  const locs = Object.keys(item.locations);
+  const inputs = new Map();
+  const result = h("div", { class: "item-whatif", "aria-live": "polite" });
+  const levelRows = locs.map((loc) => {
+    const lv = item.locations[loc];
+    const input = composite ? null : h("input", {
+      type: "number", inputmode: "numeric", step: "1", min: "0", class: "qty", placeholder: String(lv.on_hand),
+      "aria-label": `What if on hand of ${item.sku} at ${loc} were`,
+    });
+    if (input) inputs.set(loc, input);
+    return h("tr", { dataset: { location: loc } }, h("th", { scope: "row" }, loc),
+      h("td", { dataset: { col: "on_hand" } }, num(lv.on_hand)), h("td", { dataset: { col: "reserved" } }, num(lv.reserved)),
+      h("td", { dataset: { col: "available" } }, num(lv.available)), h("td", {}, input ?? "kits"));
+  });
+  const preview = async () => {
+    const levels = {};
+    for (const [loc, input] of inputs) if (input.value !== "") levels[loc] = quantityOf(input);
+    if (!Object.keys(levels).length) return result.replaceChildren(h("p", { class: "help" }, "Type a hypothetical on-hand number first."));
+    result.replaceChildren(h("p", { class: "help" }, "Asking the engine…"));
+    try {
+      const { body } = await api("/v1/preview", { method: "POST", body: { events: [{ type: "item_put", sku: item.sku, item: { levels } }] } });
+      result.replaceChildren(...previewResult(body));
+    } catch (e) {
+      result.replaceChildren(h("p", { class: "error", role: "alert" }, errorText(e)));
+    }
+  };
+  return h("article", { class: "item-card", dataset: { sku: item.sku }, "aria-labelledby": `item-${item.sku}` },
+    h("h3", { id: `item-${item.sku}` }, item.sku, composite ? h("span", { class: "help" }, ` kit of ${item.components.map((c) => `${c.qty} × ${c.sku}`).join(" + ")}`) : null),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, "Stock"),
+      h("thead", {}, h("tr", {}, ["Location", "On hand", "Reserved", "Available", composite ? "" : "What if on hand were"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, levelRows))),
+    composite ? null : h("button", { type: "button", class: "preview-item", onclick: preview }, "Preview this change"),
+    result,
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, "Its listings"),
+      h("thead", {}, h("tr", {}, ["Listing", "Last sent", "Hub wants", "Why nothing"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, item.listings.map((l) => {
+        const name = `${channelLabel(l.channel)} · ${l.listing}`;
+        return h("tr", { dataset: { listing: listingKey(l) } }, h("th", { scope: "row" }, name),
+          h("td", { dataset: { col: "last_sent" } }, num(l.last_sent)),
+          h("td", { dataset: { col: "wanted" } }, explainButton(l.quantity, l.explain, `${name} wants`, bigView())),
+          h("td", {}, l.reason ? describeSkipReason(l.reason) : ""));
+      })))));
+}
+
+/** What POST /v1/preview answered: warnings and the listings whose number would change. */
+function previewResult(p) {
+  const changes = p.changes.filter((c) => c.before !== c.after);
+  return [
+    h("ul", { class: "warnings" }, p.warnings.map((w) => h("li", { dataset: { code: w.code } }, w.message))),
+    changes.length === 0
+      ? h("p", { class: "help", dataset: { changes: "0" } }, "No listing would change.")
+      : h("div", { class: "table-wrap" }, h("table", { class: "item-changes" },
+        h("caption", {}, "Listings whose number would change"),
+        h("thead", {}, h("tr", {}, ["Listing", "Last sent", "Wants now", "Would send", "Why nothing"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, changes.map((c) => {
+          const name = `${channelLabel(c.channel)} · ${c.listing}`;
+          return h("tr", { dataset: { listing: listingKey(c) } }, h("th", { scope: "row" }, name),
+            h("td", { dataset: { col: "last_sent" } }, num(c.last_sent)),
+            h("td", { dataset: { col: "before" } }, num(c.before)),
+            h("td", { dataset: { col: "after" } }, explainButton(c.after, c.explain, `${name} would be sent`, bigView())),
+            h("td", {}, c.reason ? describeSkipReason(c.reason) : ""));
+        })))),
+  ];
+}
+
+// ----- a channel-wide what-if ----------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function channelWhatIf(form) {
+  const c = big.channels.find((x) => x.id === form.channel.value);
+  if (!c) return;
+  const token = ++big.whatIf;
+  const rules = { ...c.rules };
+  for (const k of ["buffer", "end_when", "percent"]) if (form[k].value !== "") rules[k] = quantityOf(form[k]);
+  rules.max_listed = form.max_listed.value === "" ? null : quantityOf(form.max_listed);
+  const channel = { name: c.name, enabled: form.enabled.checked, locations: c.locations, rules, target: c.target };
+  const status = $("#cw-status");
+  const button = form.querySelector("button");
+  $("#cw-result").replaceChildren();
+  status.textContent = `Counting every listing of ${channelLabel(c.id)}…`;
+  button.disabled = true;
+  try {
+    const res = await api("/v1/preview?summary=true", { method: "POST", body: { events: [{ type: "channel_put", id: c.id, channel }] } });
+    let summary = res.body?.summary;
+    if (res.status === 202) {
+      const { job, listings } = res.body;
+      const bar = h("progress", { max: String(listings), value: "0" });
+      const label = h("span", {}, ` 0 of ${fmt(listings)} listings counted (background job ${job})`);
+      status.replaceChildren(bar, label);
+      for (;;) {
+        await sleep(400);
+        if (token !== big.whatIf) return;
+        const j = (await api(`/v1/jobs/${encodeURIComponent(job)}`)).body;
+        bar.max = j.total;
+        bar.value = j.done;
+        label.textContent = ` ${fmt(j.done)} of ${fmt(j.total)} listings counted (background job ${job})`;
+        if (j.state === "failed") throw Object.assign(new Error(j.error ?? "the job failed"), { code: "job_failed" });
+        if (j.state === "done") {
+          summary = j.result.summary;
+          break;
+        }
+      }
+    }
+    if (token !== big.whatIf) return;
+    status.textContent = `If ${channelLabel(c.id)} had these rules:`;
+    $("#cw-result").replaceChildren(...summaryView(summary));
+  } catch (e) {
+    if (token === big.whatIf) status.replaceChildren(h("span", { class: "error" }, `Could not preview: ${errorText(e)}`));
+  } finally {
+    if (token === big.whatIf) button.disabled = false;
+  }
+}
+
+function summaryView(s) {
+  const count = (key, label) => h("div", { dataset: { count: key } }, h("dt", {}, label), h("dd", {}, fmt(s[key])));
+  return [
+    h("dl", { class: "counts" },
+      count("listings", "Listings"),
+      count("changed", "Would change"),
+      count("to_zero", "Would go to 0"),
+      count("decreased", "Would go down"),
+      count("increased", "Would go up"),
+      count("stops_sync", "Would stop syncing")),
+    s.biggest_drops.length === 0
+      ? h("p", { class: "help" }, "No listing would go down.")
+      : h("div", { class: "table-wrap" }, h("table", { id: "cw-drops" },
+        h("caption", {}, "The biggest drops"),
+        h("thead", {}, h("tr", {}, ["Listing", "SKU", "Has now", "Would send"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, s.biggest_drops.map((d) => h("tr", { dataset: { listing: listingKey(d) } },
+          h("th", { scope: "row" }, `${channelLabel(d.channel)} · ${d.listing}`),
+          h("td", {}, d.sku ?? "—"), h("td", {}, num(d.from)), h("td", {}, num(d.to))))))),
+  ];
 }
 
 // ----- the story --------------------------------------------------------------------------------
@@ -656,6 +986,25 @@ function wire() {
   $("#order-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     addOrder(ev.target);
+  });
+  const guarded = (f) => async (...args) => {
+    try {
+      await f(...args);
+    } catch (e) {
+      setStatus(`Could not load: ${errorText(e)}`);
+    }
+  };
+  $("#search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    guarded(search)($("#search").value);
+  });
+  $("#browse-channel").addEventListener("change", (ev) => guarded(browseChannel)(ev.target.value));
+  $("#page-next").addEventListener("click", guarded(nextPage));
+  $("#page-first").addEventListener("click", guarded(firstPage));
+  $("#cw-channel").addEventListener("change", () => fillChannelForm());
+  $("#cw-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    channelWhatIf(ev.target);
   });
 }
 

@@ -44,6 +44,8 @@ mod rules;
 mod snapshot;
 mod sorted;
 mod store;
+#[cfg(feature = "backed")]
+mod summary;
 mod tagged;
 pub mod wire;
 
@@ -73,3 +75,5 @@ pub use snapshot::{
     listing_row_key, AdjustmentRecord, ListingRecord, Row, Snapshot, SNAPSHOT_VERSION,
 };
 pub use store::{ItemRecord, ListingClass, MemStore, Recompute, Store};
+#[cfg(feature = "backed")]
+pub use summary::{BiggestDrop, PreviewSummary, WhatIf, BIGGEST_DROPS};

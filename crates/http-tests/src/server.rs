@@ -25,13 +25,18 @@ pub struct Options {
 impl Options {
     /// The shared test instance: tenants chosen per request, fast retries.
     pub fn shared() -> Options {
+        let mut vars = fast_retry_vars();
+        vars.push(("ALLOWED_ORIGINS".into(), ALLOWED_ORIGINS.into()));
         Options {
             name: "shared".into(),
             api_key: Some(test_key()),
-            vars: fast_retry_vars(),
+            vars,
         }
     }
 }
+
+/// The origins the shared instance allows for CORS (none on the others, as by default).
+pub const ALLOWED_ORIGINS: &str = "https://shop.example,http://localhost:5173";
 
 /// The API key test instances use.
 pub fn test_key() -> String {

@@ -10,8 +10,8 @@
 //! plan from the current state, so the later one's pushes are the ones that count and the
 //! earlier one's are superseded by the coalescing outbox. Nothing is cancelled.
 
-use serde::Serialize;
-use stocksync_core::{ChannelId, Hub, Outcome, Recompute};
+use serde::{Deserialize, Serialize};
+use stocksync_core::{ChannelId, Event, Hub, Outcome, PreviewSummary, Recompute};
 use worker::SqlStorage;
 
 use crate::http::ApiError;
@@ -143,6 +143,161 @@ pub fn step(
     }
 }
 
+// ----- summary previews (`POST /v1/preview?summary=true`) -------------------------------------
+//
+// A channel-wide what-if on a channel of any size: the affected channels' listings are walked
+// page by page, as a recompute walks them, and the core says what each listing's number would
+// be under the hypothetical configuration ([`Hub::what_if`]); the answers are only counted.
+// Nothing is written but the job's own progress: no listing, schedule or KV row.
+
+/// The answer of a summary preview (and a done preview job's `result`).
+#[derive(Debug, Serialize)]
+pub struct SummaryAnswer<'a> {
+    pub summary: &'a PreviewSummary,
+}
+
+/// A preview job's own state, kept in `meta` under [`preview_key`] and written in the same
+/// transaction as its job row.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PreviewState {
+    pub events: Vec<Event>,
+    pub summary: PreviewSummary,
+}
+
+pub fn preview_key(job: &str) -> String {
+    format!("preview:{job}")
+}
+
+/// What [`plan_summary`] did.
+pub enum Summarised {
+    /// Small enough: the summary, computed inside the request.
+    Inline(PreviewSummary),
+    /// Too big: this job (and its state, to store with it) computes it in the background.
+    Job(JobRow, PreviewState),
+}
+
+/// Counts one page of `channel` after `after` into `summary`, moving `after`; the listings
+/// in the page (0 when the channel has no more).
+#[allow(clippy::too_many_arguments)] // the walk's inputs, each used once; a struct would only rename them
+fn summary_page(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    config: &Hub,
+    channel: &ChannelId,
+    after: &mut Option<String>,
+    page: usize,
+    summary: &mut PreviewSummary,
+) -> Result<i64, ApiError> {
+    let records = store::channel_page(sql, channel, after.as_deref(), page)?;
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let keys = hub.prefetch_listings(records, st)?;
+    *after = keys.last().map(|k| k.listing.to_string());
+    for w in hub.what_if(config, &keys) {
+        summary.add(&w);
+    }
+    Ok(keys.len() as i64)
+}
+
+/// Validates the events (the core refuses any that is not channel-wide) and summarises them
+/// inline when the affected channels hold at most `inline_max` listings, or makes the job.
+pub fn plan_summary(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    events: Vec<Event>,
+    limits: &Limits,
+    now: i64,
+) -> Result<Summarised, ApiError> {
+    let config = hub.config_after(&events)?;
+    let channels = hub.what_if_channels(&events);
+    let mut total = 0;
+    for c in &channels {
+        total += store::channel_listing_count(sql, Some(c))?;
+    }
+    if total > limits.inline_max {
+        let job = JobRow {
+            id: store::next_job_id(sql)?,
+            kind: "preview".into(),
+            state: "running".into(),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            resync: false,
+            at_channel: 0,
+            after: None,
+            done: 0,
+            total,
+            error: None,
+            created_ms: now,
+        };
+        let state = PreviewState {
+            events,
+            summary: PreviewSummary::default(),
+        };
+        return Ok(Summarised::Job(job, state));
+    }
+    let mut summary = PreviewSummary::default();
+    for c in &channels {
+        let mut after = None;
+        while summary_page(
+            hub,
+            st,
+            sql,
+            &config,
+            c,
+            &mut after,
+            limits.page,
+            &mut summary,
+        )? > 0
+        {
+            // Only reads: memory and store agree, so the working set may go at any page.
+            hub.evict(limits.max_rows);
+        }
+    }
+    Ok(Summarised::Inline(summary))
+}
+
+/// One step of a preview job: the next page of its current channel, counted into `state`.
+/// Marks the job done after its last page. Plans and writes nothing.
+pub fn preview_step(
+    hub: &mut Hub,
+    st: &mut SqlStore<'_>,
+    sql: &SqlStorage,
+    job: &mut JobRow,
+    state: &mut PreviewState,
+    limits: &Limits,
+) -> Result<(), ApiError> {
+    // The hypothetical configuration over the configuration of now (which may have changed
+    // since the job started: every page is counted against the hub as it is then).
+    let config = hub.config_after(&state.events)?;
+    loop {
+        let Some(channel) = job.channels.get(job.at_channel as usize) else {
+            job.state = "done".into();
+            return Ok(());
+        };
+        let channel = ChannelId::new(channel.as_str())?;
+        let n = summary_page(
+            hub,
+            st,
+            sql,
+            &config,
+            &channel,
+            &mut job.after,
+            limits.page,
+            &mut state.summary,
+        )?;
+        if n == 0 {
+            job.at_channel += 1;
+            job.after = None;
+            continue;
+        }
+        job.done += n;
+        job.total = job.total.max(job.done);
+        return Ok(());
+    }
+}
+
 /// `GET /v1/jobs/{id}`.
 #[derive(Debug, Serialize)]
 pub struct JobView<'a> {
@@ -152,9 +307,13 @@ pub struct JobView<'a> {
     pub done: i64,
     pub total: i64,
     pub error: Option<&'a str>,
+    /// A done preview job's answer: `{"summary": …}`, as `POST /v1/preview?summary=true`
+    /// answers inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<SummaryAnswer<'a>>,
 }
 
-pub fn view(job: &JobRow) -> JobView<'_> {
+pub fn view<'a>(job: &'a JobRow, preview: Option<&'a PreviewState>) -> JobView<'a> {
     JobView {
         id: &job.id,
         kind: &job.kind,
@@ -162,5 +321,10 @@ pub fn view(job: &JobRow) -> JobView<'_> {
         done: job.done,
         total: job.total,
         error: job.error.as_deref(),
+        result: preview
+            .filter(|_| job.state == "done")
+            .map(|p| SummaryAnswer {
+                summary: &p.summary,
+            }),
     }
 }

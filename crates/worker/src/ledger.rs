@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId, ListingKey,
-    Outcome, PreviewRequest, Snapshot, Target,
+    listing_row_key, wire, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId,
+    ListingKey, Outcome, PreviewRequest, Snapshot, Target,
 };
 use worker::{
     durable_object, js_sys, wasm_bindgen, Date, Delay, DurableObject, Env, Request, Response,
@@ -202,13 +202,26 @@ impl Ledger {
             }
             Route::Stats => {
                 let sql = self.sql();
-                let resident = self.with_hub(|hub| hub.resident())?;
-                http::ok(&views::stats(&sql, resident)?)
+                let (resident, channels) = self.with_hub(|hub| {
+                    let channels = serde_json::from_str(&mirror::channels_json(hub));
+                    (hub.resident(), channels.unwrap_or_default())
+                })?;
+                http::ok(&views::stats(&sql, resident, channels)?)
             }
             Route::Job(id) => match store::job_get(&self.sql(), &id)? {
-                Some(job) => http::ok(&jobs::view(&job)),
+                Some(job) => {
+                    let preview = match job.kind.as_str() {
+                        "preview" => self.preview_state(&job.id)?,
+                        _ => None,
+                    };
+                    http::ok(&jobs::view(&job, preview.as_ref()))
+                }
                 None => Err(ApiError::not_found(format!("no job {id:?}"))),
             },
+            Route::Preview if flag(&url, "summary") => {
+                let request: PreviewRequest = body.json()?;
+                self.preview_summary(request).await
+            }
             Route::Preview => {
                 let request: PreviewRequest = body.json()?;
                 self.preview(request).map(|p| http::ok(&p))?
@@ -363,6 +376,47 @@ impl Ledger {
         if let Some(hub) = self.hub.borrow_mut().as_mut() {
             hub.evict(self.limits.max_rows);
         }
+    }
+
+    /// `POST /v1/preview?summary=true`: counts of what channel-wide events would do to every
+    /// listing of the channels they touch, inline up to `RECOMPUTE_INLINE_MAX` listings, else
+    /// `202` with a `preview` job. Stores nothing but the job.
+    async fn preview_summary(&self, request: PreviewRequest) -> Reply {
+        let now = delivery::now_ms();
+        let sql = self.sql();
+        let limits = self.limits;
+        let planned = self.with_working_set(|hub, st| {
+            jobs::plan_summary(hub, st, &sql, request.events, &limits, now)
+        })?;
+        match planned {
+            jobs::Summarised::Inline(summary) => {
+                http::ok(&jobs::SummaryAnswer { summary: &summary })
+            }
+            jobs::Summarised::Job(job, state) => {
+                let answer = Accepted {
+                    job: job.id.clone(),
+                    listings: job.total,
+                };
+                let batch = Batch {
+                    meta: vec![(jobs::preview_key(&job.id), wire::to_json(&state))],
+                    jobs: vec![job],
+                    ..Batch::default()
+                };
+                self.commit(batch).await?;
+                self.arm_at(now).await?;
+                Ok(http::json(202, &answer)?)
+            }
+        }
+    }
+
+    /// A preview job's stored state.
+    fn preview_state(
+        &self,
+        job: &str,
+    ) -> std::result::Result<Option<jobs::PreviewState>, ApiError> {
+        store::meta_get(&self.sql(), &jobs::preview_key(job))?
+            .map(|t| wire::from_json(&t).map_err(ApiError::internal))
+            .transpose()
     }
 
     /// `POST /v1/preview`: the events' rows are prefetched into the working set (a
@@ -795,7 +849,9 @@ impl Ledger {
                 return Ok(());
             };
             let now = delivery::now_ms();
-            let batch = {
+            let batch = if job.kind == "preview" {
+                self.preview_job_step(job)?
+            } else {
                 let mut guard = self.hub.borrow_mut();
                 let hub = guard
                     .as_mut()
@@ -825,6 +881,38 @@ impl Ledger {
             yield_now().await;
         }
         Ok(())
+    }
+
+    /// One step of a `preview` job: a page counted into its stored state. It writes only the
+    /// job row and that state (never listings or the schedule); a failure fails the job.
+    fn preview_job_step(&self, mut job: store::JobRow) -> std::result::Result<Batch, ApiError> {
+        let key = jobs::preview_key(&job.id);
+        let step = match self.preview_state(&job.id)? {
+            None => Err(ApiError::internal("the preview job's state is missing")),
+            Some(mut state) => {
+                let sql = self.sql();
+                let limits = self.limits;
+                self.with_working_set(|hub, st| {
+                    jobs::preview_step(hub, st, &sql, &mut job, &mut state, &limits)
+                })
+                .map(|()| state)
+            }
+        };
+        Ok(match step {
+            Ok(state) => Batch {
+                meta: vec![(key, wire::to_json(&state))],
+                jobs: vec![job],
+                ..Batch::default()
+            },
+            Err(e) => {
+                job.state = "failed".into();
+                job.error = Some(e.message);
+                Batch {
+                    jobs: vec![job],
+                    ..Batch::default()
+                }
+            }
+        })
     }
 
     /// Writes dirty KV mirror keys, at most `budget` KV operations; one writer at a time, so
@@ -920,7 +1008,12 @@ fn mirrored(event: &Event) -> Mirrored {
 const DETAIL_MAX: usize = 1_000;
 
 fn detail(url: &Url) -> bool {
-    url.query_pairs().any(|(k, v)| k == "detail" && v == "true")
+    flag(url, "detail")
+}
+
+/// Whether the query has `name=true`.
+fn flag(url: &Url, name: &str) -> bool {
+    url.query_pairs().any(|(k, v)| k == name && v == "true")
 }
 
 /// Every pushed listing's schedule row, due now.

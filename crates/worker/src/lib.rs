@@ -13,6 +13,7 @@
 
 mod backup;
 mod bulk;
+mod cors;
 mod delivery;
 mod http;
 mod jobs;
@@ -49,10 +50,15 @@ pub const SIGNATURE_HEADER: &str = "X-Stocksync-Signature";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match handle(req, &env).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => e.response(),
+    let origin = cors::allowed_origin(&req, &env)?;
+    if cors::is_preflight(&req)? {
+        return cors::preflight(&req, origin.as_deref());
     }
+    let resp = match handle(req, &env).await {
+        Ok(resp) => resp,
+        Err(e) => e.response()?,
+    };
+    cors::decorate(resp, origin.as_deref(), cors::configured(&env))
 }
 
 async fn handle(mut req: Request, env: &Env) -> Reply {

@@ -529,6 +529,8 @@ pub struct Batch {
     pub kv: Vec<String>,
     /// Jobs created or advanced.
     pub jobs: Vec<JobRow>,
+    /// `meta` rows to set (a preview job's state).
+    pub meta: Vec<(String, String)>,
 }
 
 impl Batch {
@@ -540,6 +542,7 @@ impl Batch {
             && self.demo.is_empty()
             && self.kv.is_empty()
             && self.jobs.is_empty()
+            && self.meta.is_empty()
     }
 
     pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
@@ -570,7 +573,10 @@ impl Batch {
             ] {
                 sql.exec(&format!("DELETE FROM {t}"), None)?;
             }
-            sql.exec("DELETE FROM meta WHERE k = 'next_seq'", None)?;
+            sql.exec(
+                "DELETE FROM meta WHERE k = 'next_seq' OR k LIKE 'preview:%'",
+                None,
+            )?;
         }
         // Listings, and stock items, in one statement per kind and chunk (`json_each`): a
         // statement per row crossed into JS and SQLite once per row, which was most of a bulk
@@ -643,6 +649,9 @@ impl Batch {
                  ON CONFLICT (key) DO UPDATE SET gen = gen + 1",
                 vec![key.into()],
             )?;
+        }
+        for (k, v) in self.meta {
+            meta_set(sql, &k, &v)?;
         }
         for j in self.jobs {
             sql.exec(
@@ -964,11 +973,12 @@ pub fn job_get(sql: &SqlStorage, id: &str) -> worker::Result<Option<JobRow>> {
     )
 }
 
-/// The oldest running job, if any.
+/// The oldest running job, if any; recomputes (which deliver) before summary previews (which
+/// only count), so a what-if never delays a real change's pushes.
 pub fn job_running(sql: &SqlStorage) -> worker::Result<Option<JobRow>> {
     Ok(job_rows(
         sql,
-        "SELECT * FROM jobs WHERE state = 'running' ORDER BY created_ms, id LIMIT 1",
+        "SELECT * FROM jobs WHERE state = 'running' ORDER BY kind = 'preview', created_ms, id LIMIT 1",
         vec![],
     )?
     .into_iter()

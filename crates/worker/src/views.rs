@@ -257,15 +257,26 @@ pub struct Stats {
     pub open_orders: i64,
     pub pending_pushes: i64,
     pub running_jobs: i64,
+    /// KV mirror keys waiting to be written (a big import marks every mapping; the alarm
+    /// writes them 800 at a time).
+    pub kv_backlog: i64,
     /// Rows of each kind in the Ledger's working set now.
     pub resident: Resident,
     pub resident_rows: usize,
     /// The Ledger's wasm linear memory, in bytes (it grows, never shrinks: the peak so far).
     pub wasm_memory_bytes: u64,
     pub sqlite_bytes: u64,
+    /// The channels as the Ledger has them now, secrets redacted (what `GET /v1/channels`
+    /// shows once the KV mirror has caught up): a page reads its configuration and its
+    /// counts from one consistent answer.
+    pub channels: serde_json::Value,
 }
 
-pub fn stats(sql: &SqlStorage, resident: Resident) -> Result<Stats, ApiError> {
+pub fn stats(
+    sql: &SqlStorage,
+    resident: Resident,
+    channels: serde_json::Value,
+) -> Result<Stats, ApiError> {
     let n = |q: &str| store::count(sql, q, vec![]);
     Ok(Stats {
         skus: n("SELECT COUNT(*) FROM items")?,
@@ -273,10 +284,12 @@ pub fn stats(sql: &SqlStorage, resident: Resident) -> Result<Stats, ApiError> {
         open_orders: n("SELECT COUNT(*) FROM orders WHERE open = 1")?,
         pending_pushes: n("SELECT COUNT(*) FROM schedule")?,
         running_jobs: n("SELECT COUNT(*) FROM jobs WHERE state = 'running'")?,
+        kv_backlog: n("SELECT COUNT(*) FROM kv_dirty")?,
         resident_rows: resident.rows(),
         resident,
         wasm_memory_bytes: wasm_memory_bytes(),
         sqlite_bytes: sql.database_size() as u64,
+        channels,
     })
 }
 

@@ -102,7 +102,7 @@ impl Hub {
     }
 
     /// SPEC §2.2's preconditions, in order.
-    pub(super) fn eligibility<'a>(
+    pub(crate) fn eligibility<'a>(
         &'a self,
         key: &ListingKey,
         listing: &'a Listing,
@@ -152,7 +152,7 @@ impl Hub {
 
     /// The number a listing should show, and why (SPEC §2.3–2.5). This runs once per touched
     /// listing, so it looks each item up once and sizes every list up front.
-    pub(super) fn explain(&self, channel: &Channel, link: &Link) -> Explain {
+    pub(crate) fn explain(&self, channel: &Channel, link: &Link) -> Explain {
         let rules = rules::effective(&channel.rules, &link.rules);
         let locations = &channel.locations;
         let level_of = |item: Option<&Item>, loc: &LocationId| {

@@ -6,10 +6,12 @@
 mod auth;
 mod bad_input;
 mod bulk;
+mod cors;
 mod demo;
 mod jobs;
 mod mirror;
 mod orders;
+mod preview;
 mod restart;
 mod scenarios;
 mod webhooks;
