@@ -29,10 +29,9 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
 
 /// `GET /v1/export` as one JSON document.
 pub fn snapshot(sql: &SqlStorage) -> Result<Snapshot, ApiError> {
-    let n = |q: &str| store::count(sql, q, vec![]);
-    let rows = n("SELECT COUNT(*) FROM items")?
+    let rows = store::row_count(sql, "items")?
         + store::channel_listing_count(sql, None)?
-        + n("SELECT COUNT(*) FROM orders")?;
+        + store::row_count(sql, "orders")?;
     if rows > MAX_SNAPSHOT_ROWS {
         return Err(ApiError::core(
             ErrorCode::TooMany,
@@ -216,11 +215,10 @@ impl ExportState {
                             conds.push(format!("{} > ?", keys[0]));
                             args.push(after[0].as_str().into());
                         } else {
-                            conds.push(format!(
-                                "({0} > ? OR ({0} = ? AND {1} > ?))",
-                                keys[0], keys[1]
-                            ));
-                            args.push(after[0].as_str().into());
+                            // A row value: SQLite seeks to it in the primary key (an OR
+                            // of two comparisons scanned from the table's start, so each
+                            // chunk cost more than the last).
+                            conds.push(format!("({}, {}) > (?, ?)", keys[0], keys[1]));
                             args.push(after[0].as_str().into());
                             args.push(after[1].as_str().into());
                         }

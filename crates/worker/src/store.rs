@@ -17,6 +17,7 @@
 //! | `demo(channel, listing, …)` | the demo marketplace's own copy of its listings | key |
 //! | `kv_dirty(key, gen)` | KV mirror keys not yet written (retried by the alarm) | — |
 //! | `meta(k, v)` | the tenant name, `next_seq`, the job counter | k |
+//! | `row_counts(tbl, n)` | rows of `items`, `orders`, open orders, `schedule`, kept by triggers | tbl |
 
 use std::collections::HashMap;
 
@@ -57,7 +58,42 @@ CREATE INDEX IF NOT EXISTS schedule_by_due ON schedule (due_ms, key);
 CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, channels TEXT NOT NULL, resync INTEGER NOT NULL, at_channel INTEGER NOT NULL, after TEXT, done INTEGER NOT NULL, total INTEGER NOT NULL, error TEXT, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo (channel TEXT NOT NULL, listing TEXT NOT NULL, quantity INTEGER NOT NULL, recv_quantity INTEGER, recv_seq INTEGER, edited INTEGER NOT NULL, PRIMARY KEY (channel, listing));
 CREATE TABLE IF NOT EXISTS kv_dirty (key TEXT PRIMARY KEY, gen INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);";
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS row_counts (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS items_count_ins AFTER INSERT ON items BEGIN
+  INSERT INTO row_counts (tbl, n) VALUES ('items', 1) ON CONFLICT (tbl) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS items_count_del AFTER DELETE ON items BEGIN
+  UPDATE row_counts SET n = n - 1 WHERE tbl = 'items';
+END;
+CREATE TRIGGER IF NOT EXISTS orders_count_ins AFTER INSERT ON orders BEGIN
+  INSERT INTO row_counts (tbl, n) VALUES ('orders', 1) ON CONFLICT (tbl) DO UPDATE SET n = n + 1;
+  INSERT INTO row_counts (tbl, n) VALUES ('open_orders', new.open) ON CONFLICT (tbl) DO UPDATE SET n = n + new.open;
+END;
+CREATE TRIGGER IF NOT EXISTS orders_count_del AFTER DELETE ON orders BEGIN
+  UPDATE row_counts SET n = n - 1 WHERE tbl = 'orders';
+  UPDATE row_counts SET n = n - old.open WHERE tbl = 'open_orders';
+END;
+CREATE TRIGGER IF NOT EXISTS orders_count_upd AFTER UPDATE OF open ON orders WHEN old.open != new.open BEGIN
+  UPDATE row_counts SET n = n + new.open - old.open WHERE tbl = 'open_orders';
+END;
+CREATE TRIGGER IF NOT EXISTS schedule_count_ins AFTER INSERT ON schedule BEGIN
+  INSERT INTO row_counts (tbl, n) VALUES ('schedule', 1) ON CONFLICT (tbl) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS schedule_count_del AFTER DELETE ON schedule BEGIN
+  UPDATE row_counts SET n = n - 1 WHERE tbl = 'schedule';
+END;";
+
+/// Rows of a table as the triggers on it keep them (`items`, `orders`, `open_orders`,
+/// `schedule`): constant time whatever the catalogue, where `COUNT(*)` read every row (2.4 s
+/// for a million skus, holding the object).
+pub fn row_count(sql: &SqlStorage, what: &str) -> worker::Result<i64> {
+    int(
+        sql,
+        "SELECT COALESCE(MAX(n), 0) FROM row_counts WHERE tbl = ?",
+        vec![what.into()],
+    )
+}
 
 fn core_err(e: worker::Error) -> CoreError {
     CoreError::storage(e)
@@ -594,23 +630,21 @@ impl Batch {
                 } => listings.push(
                     sql,
                     LISTINGS_MANY,
-                    serde_json::json!([
+                    &(
                         key.channel.as_str(),
                         key.listing.as_str(),
                         sku.as_ref().map(Sku::as_str),
                         class.code(),
                         attempts,
                         crate::mirror::bucket(key.listing.as_str()),
-                        json
-                    ]),
+                        json,
+                    ),
                 )?,
                 Row::Item {
                     sku,
                     json,
                     components,
-                } if components.is_empty() => {
-                    items.push(sql, ITEMS_MANY, serde_json::json!([sku.as_str(), json]))?
-                }
+                } if components.is_empty() => items.push(sql, ITEMS_MANY, &(sku.as_str(), json))?,
                 row => write_row(sql, row)?,
             }
         }
@@ -618,12 +652,12 @@ impl Batch {
         items.flush(sql, ITEMS_MANY)?;
         let mut undue = Many::default();
         for key in self.undue {
-            undue.push(sql, UNDUE_MANY, key.into())?;
+            undue.push(sql, UNDUE_MANY, &key)?;
         }
         undue.flush(sql, UNDUE_MANY)?;
         let mut due = Many::default();
         for (key, due_ms) in self.due {
-            due.push(sql, DUE_MANY, serde_json::json!([key, due_ms]))?;
+            due.push(sql, DUE_MANY, &(key, due_ms))?;
         }
         due.flush(sql, DUE_MANY)?;
         let mut received = Many::default();
@@ -634,11 +668,7 @@ impl Batch {
                     listing,
                     quantity,
                     seq,
-                } => received.push(
-                    sql,
-                    DEMO_RECEIVED_MANY,
-                    serde_json::json!([channel, listing, quantity, seq]),
-                )?,
+                } => received.push(sql, DEMO_RECEIVED_MANY, &(channel, listing, quantity, seq))?,
                 edit => edit.write(sql)?,
             }
         }
@@ -700,16 +730,23 @@ const DEMO_RECEIVED_MANY: &str = "INSERT INTO demo (channel, listing, quantity, 
 /// Rows for one multi-row statement, sent in parts of at most [`MANY_BYTES`] of JSON.
 #[derive(Default)]
 struct Many {
-    json: String,
+    json: Vec<u8>,
     n: usize,
 }
 
 const MANY_BYTES: usize = 256 * 1024;
 
 impl Many {
-    fn push(&mut self, sql: &SqlStorage, stmt: &str, row: serde_json::Value) -> worker::Result<()> {
-        self.json.push(if self.n == 0 { '[' } else { ',' });
-        self.json.push_str(&row.to_string());
+    /// Adds a row (a tuple, written as a JSON array straight into the buffer).
+    fn push(
+        &mut self,
+        sql: &SqlStorage,
+        stmt: &str,
+        row: &impl serde::Serialize,
+    ) -> worker::Result<()> {
+        self.json.push(if self.n == 0 { b'[' } else { b',' });
+        serde_json::to_writer(&mut self.json, row)
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         self.n += 1;
         if self.json.len() >= MANY_BYTES {
             self.flush(sql, stmt)?;
@@ -721,8 +758,10 @@ impl Many {
         if self.n == 0 {
             return Ok(());
         }
-        self.json.push(']');
-        sql.exec(stmt, vec![std::mem::take(&mut self.json).into()])?;
+        self.json.push(b']');
+        let text = String::from_utf8(std::mem::take(&mut self.json))
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        sql.exec(stmt, vec![text.into()])?;
         self.n = 0;
         Ok(())
     }

@@ -204,8 +204,9 @@ pub fn sync_page(
         page_filter.push(status_condition(hub, s, policy));
     }
     if let Some((c, l)) = &q.cursor {
-        page_filter.push("(channel > ? OR (channel = ? AND listing > ?))".into());
-        page_args.push(c.as_str().into());
+        // A row value, which SQLite seeks to in the primary key; the equivalent OR of two
+        // comparisons scanned from the channel's start (225 ms a page deep in 1M listings).
+        page_filter.push("(channel, listing) > (?, ?)".into());
         page_args.push(c.as_str().into());
         page_args.push(l.as_str().into());
     }
@@ -279,10 +280,10 @@ pub fn stats(
 ) -> Result<Stats, ApiError> {
     let n = |q: &str| store::count(sql, q, vec![]);
     Ok(Stats {
-        skus: n("SELECT COUNT(*) FROM items")?,
+        skus: store::row_count(sql, "items")?,
         listings: store::channel_listing_count(sql, None)?,
-        open_orders: n("SELECT COUNT(*) FROM orders WHERE open = 1")?,
-        pending_pushes: n("SELECT COUNT(*) FROM schedule")?,
+        open_orders: store::row_count(sql, "open_orders")?,
+        pending_pushes: store::row_count(sql, "schedule")?,
         running_jobs: n("SELECT COUNT(*) FROM jobs WHERE state = 'running'")?,
         kv_backlog: n("SELECT COUNT(*) FROM kv_dirty")?,
         resident_rows: resident.rows(),
