@@ -113,23 +113,29 @@ async function steady(tenant, n, count) {
 }
 
 const big = 'big', small = 'small';
-// BIG_SKIP_LOAD=1 reuses a state directory loaded by an earlier run (BIG_STATE=…).
+// BIG_SKIP_LOAD=1 reuses a state directory loaded by an earlier run (BIG_STATE=…); BIG_ONLY=
+// a comma-separated list of parts (restart, steady, pages, backup, recompute, mappings) runs
+// only those.
+const only = (part) => !process.env.BIG_ONLY || process.env.BIG_ONLY.split(',').includes(part);
 const memBig = process.env.BIG_SKIP_LOAD ? [] : await load(big, SKUS);
 if (!process.env.BIG_SKIP_LOAD) await load(small, 1000);
 
 // First order after a restart, each tenant cold.
-if (restartCmd) {
+if (restartCmd && only('restart')) {
   execSync(restartCmd, { stdio: 'inherit' });
   const s = await order(small, 17), b = await order(big, 17);
   console.log(`first order after restart: small ${s.ms.toFixed(1)} ms, big ${b.ms.toFixed(1)} ms (${(b.ms / s.ms).toFixed(2)}×; target ≤ 1.5×)`);
   const s2 = await order(small, 18), b2 = await order(big, Math.floor(SKUS / 2));
   console.log(`second order: small ${s2.ms.toFixed(1)} ms, big ${b2.ms.toFixed(1)} ms`);
 }
+if (only('steady')) {
 const sm = await steady(small, 1000, 300), bg = await steady(big, SKUS, 300);
 console.log(`steady orders, 1 connection, 300 each: small p50 ${pct(sm, 0.5).toFixed(1)} ms p99 ${pct(sm, 0.99).toFixed(1)}; big p50 ${pct(bg, 0.5).toFixed(1)} ms p99 ${pct(bg, 0.99).toFixed(1)} (${(pct(bg, 0.5) / pct(sm, 0.5)).toFixed(2)}×; target ≤ 1.5×)`);
 
+}
+
 // Sync pages.
-for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `/v1/sync?limit=100&cursor=${encodeURIComponent(JSON.stringify(['c0', `${sku(SKUS - 50)}-c0`]))}`, `/v1/sync?sku=${sku(SKUS - 3)}`]) {
+if (only('pages')) for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `/v1/sync?limit=100&cursor=${encodeURIComponent(JSON.stringify(['c0', `${sku(SKUS - 50)}-c0`]))}`, `/v1/sync?sku=${sku(SKUS - 3)}`]) {
   const t = [];
   for (let k = 0; k < 5; k++) t.push((await call(big, 'GET', path)).ms);
   console.log(`GET ${path}: median ${pct(t, 0.5).toFixed(1)} ms of 5 (target < 100 ms)`);
@@ -138,14 +144,14 @@ for (const path of ['/v1/sync?status=failing&limit=100', '/v1/sync?limit=100', `
 // Backup of the whole big hub and its restore into a third tenant: the NDJSON export streamed,
 // cut into 10,000-line import chunks as it arrives (the first one replaces), then both tenants
 // exported again and compared by SHA-256 (equal hubs give equal streams).
-if (!process.env.BIG_SKIP_BACKUP) {
+if (!process.env.BIG_SKIP_BACKUP && only('backup')) {
   const restore = 'restore';
   const exportStream = async (tenant, onLines) => {
     const res = await fetch(url + '/v1/export', { headers: { Authorization: `Bearer ${key}`, 'X-Stocksync-Tenant': tenant, Accept: 'application/x-ndjson' } });
     if (!res.ok) throw new Error(`export ${tenant}: ${res.status}`);
     const hash = createHash('sha256');
     const decoder = new TextDecoder();
-    let rest = '', lines = 0, bytes = 0;
+    let rest = '', lines = 0, bytes = 0, last = '';
     for await (const part of res.body) {
       hash.update(part);
       bytes += part.length;
@@ -155,10 +161,16 @@ if (!process.env.BIG_SKIP_BACKUP) {
       if (cut >= 0) {
         const got = text.slice(0, cut).split('\n');
         lines += got.length;
+        last = got[got.length - 1];
         if (onLines) await onLines(got);
       }
     }
-    return { hash: hash.digest('hex'), lines, bytes };
+    // A whole stream ends with {"type":"end","records":N}; one cut short does not.
+    let end = null;
+    try { end = JSON.parse(last); } catch {}
+    const whole = end?.type === 'end' && end.records === lines - 1;
+    if (!whole) console.log(`backup: the export of ${tenant} is NOT whole: ${lines} lines, last ${last.slice(0, 120)}`);
+    return { hash: hash.digest('hex'), lines, bytes, whole };
   };
   await drained(big);
   let t0 = performance.now(), pending = [], first = true, imported = 0;
@@ -178,11 +190,11 @@ if (!process.env.BIG_SKIP_BACKUP) {
   const again = await exportStream(big);
   console.log(`backup: export alone ${((performance.now() - t0) / 1000).toFixed(1)} s = ${fmt(again.lines / ((performance.now() - t0) / 1000))} lines/s`);
   const copy = await exportStream(restore);
-  console.log(`backup: restored hub ${copy.hash === again.hash ? 'EQUAL to' : 'DIFFERENT from'} the original (${fmt(copy.lines)} vs ${fmt(again.lines)} lines)`);
+  console.log(`backup: restored hub ${copy.hash === again.hash ? 'EQUAL to' : 'DIFFERENT from'} the original (${fmt(copy.lines)} vs ${fmt(again.lines)} lines; streams whole: ${exported.whole}, ${again.whole}, ${copy.whole})`);
 }
 
 // A channel-wide recompute of every listing of c0 (SKUS listings), with orders meanwhile.
-{
+if (only('recompute')) {
   const r = await call(big, 'PUT', '/v1/channels/c0', { locations: LOCS, rules: { buffer: 1 }, target: { kind: 'demo' } });
   const job = r.json().job;
   console.log(`PUT /v1/channels/c0 (buffer 1): ${r.status} ${r.text} in ${r.ms.toFixed(1)} ms`);
@@ -202,7 +214,7 @@ if (!process.env.BIG_SKIP_BACKUP) {
 // Last, because its 100,000 first pushes keep the object busy delivering for minutes.
 // Mappings through PUT /v1/mappings, timed on the big tenant: 100,000 rows (one new listing on
 // c9 for each of 100,000 skus; each plans its first push).
-{
+if (only('mappings')) {
   const lines = ['channel,listing,sku'];
   for (let k = 0; k < ROWS; k++) lines.push(`c9,M-${k},${sku(k % SKUS)}`);
   const r = await call(big, 'PUT', '/v1/mappings', lines.join('\n') + '\n', 'text/csv');

@@ -33,6 +33,10 @@ pub enum BackupLine {
     Order { order: Order },
     Adjustment { adjustment: AdjustmentRecord },
     Listing { listing: ListingRecord },
+    /// The last line of a complete stream: how many records came before it. A stream cut
+    /// short (a dropped connection, a reset object) lacks it, so a reader can tell a whole
+    /// backup from a truncated one. Restoring it changes nothing.
+    End { records: u64 },
 }
 
 impl BackupLine {
@@ -127,7 +131,10 @@ impl Hub {
                     )?;
                 }
             }
-            BackupLine::Meta { .. } | BackupLine::Location { .. } | BackupLine::Channel { .. } => {}
+            BackupLine::Meta { .. }
+            | BackupLine::Location { .. }
+            | BackupLine::Channel { .. }
+            | BackupLine::End { .. } => {}
         }
         Ok(())
     }
@@ -137,6 +144,7 @@ impl Hub {
     pub fn restore_line(&mut self, line: BackupLine) -> Result<Outcome, Error> {
         let mut out = Outcome::default();
         match line {
+            BackupLine::End { .. } => {}
             BackupLine::Meta { version, next_seq } => {
                 if version != SNAPSHOT_VERSION {
                     return err(
@@ -338,6 +346,9 @@ impl crate::Snapshot {
         for listing in self.listings {
             lines.push(BackupLine::Listing { listing });
         }
+        lines.push(BackupLine::End {
+            records: lines.len() as u64,
+        });
         lines
     }
 }

@@ -106,9 +106,14 @@ fn an_ndjson_backup_streams_and_restores_an_equal_hub_in_chunks() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
     let lines: Vec<&str> = r.body.lines().collect();
-    // meta, 1 location, 2 channels, 12 items, 2 orders, 24 listings
-    assert_eq!(lines.len(), 1 + 1 + 2 + 12 + 2 + 24, "{}", r.body);
+    // meta, 1 location, 2 channels, 12 items, 2 orders, 24 listings, and the end line that
+    // says the stream is whole
+    assert_eq!(lines.len(), 1 + 1 + 2 + 12 + 2 + 24 + 1, "{}", r.body);
     assert!(lines[0].contains("\"meta\""));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(lines[lines.len() - 1]).unwrap(),
+        json!({"type": "end", "records": lines.len() - 1})
+    );
 
     // Into another tenant, in three chunks: the first replaces, the others merge.
     let to = api("ndjson-to");
