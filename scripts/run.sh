@@ -29,6 +29,9 @@ if [ -x scripts/build-web.sh ]; then
   scripts/build-web.sh
 fi
 
+# The local demo may point channels at local fakes (http://127.0.0.1:…): allow private
+# targets here, never in a deployment (SPEC §9).
+export WRANGLER_ARGS="${WRANGLER_ARGS:-} --var ALLOW_PRIVATE_TARGETS:1"
 out=$(scripts/wrangler-dev.sh start)
 pid=${out##*PID=}
 stopping=0

@@ -43,6 +43,7 @@ mod qty;
 mod rules;
 mod snapshot;
 mod sorted;
+pub mod stale;
 mod store;
 mod tagged;
 pub mod wire;

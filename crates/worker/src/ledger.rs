@@ -171,6 +171,10 @@ impl Ledger {
             _ => {}
         }
         if let Some(event) = routes::event(&route, &body)? {
+            if let Event::ChannelPut { id, channel } = &event {
+                let current = self.with_hub(|hub| hub.channel(id).map(|c| c.target.clone()))?;
+                crate::adapters::check_channel(channel, current.as_ref(), &self.env)?;
+            }
             if let Event::MappingsPut { mappings } = &event {
                 if mappings.len() > DETAIL_MAX {
                     return Err(ApiError::core(
@@ -744,20 +748,23 @@ impl Ledger {
             })?;
             // Other requests run while the pushes are out: the working set may be evicted, so
             // each result is prefetched again before the core records it.
-            let results = delivery::deliver(&attempts).await;
+            let results = delivery::deliver(&attempts, &self.env).await;
             let now = delivery::now_ms();
             self.with_working_set(|hub, st| {
                 let keys: Vec<ListingKey> = attempts.iter().map(|a| a.key.clone()).collect();
                 hub.prefetch_keys(&keys, &mut WarmStore::new(&sql))?;
                 let mut dirty = Dirty::default();
                 for (a, result) in attempts.iter().zip(&results) {
-                    let event = a.result_event(result);
-                    hub.prefetch(&event, st)?;
-                    match hub.apply(event) {
-                        Ok(out) => dirty.merge(out.dirty),
-                        Err(e) => worker::console_error!("recording delivery of {}: {e}", a.key),
+                    if let Some(event) = a.result_event(result) {
+                        hub.prefetch(&event, st)?;
+                        match hub.apply(event) {
+                            Ok(out) => dirty.merge(out.dirty),
+                            Err(e) => {
+                                worker::console_error!("recording delivery of {}: {e}", a.key)
+                            }
+                        }
                     }
-                    if result.is_ok() && a.is_demo() {
+                    if matches!(result, delivery::Delivery::Done) && a.is_demo() {
                         batch.demo.push(DemoWrite::Received {
                             channel: a.key.channel.to_string(),
                             listing: a.key.listing.to_string(),
@@ -765,7 +772,7 @@ impl Ledger {
                             seq: a.seq as i64,
                         });
                     }
-                    match delivery::next(hub, &a.key, a.seq, &policy, now) {
+                    match delivery::next(hub, &a.key, a.seq, &policy, now, result) {
                         Next::Done | Next::GiveUp => batch.undue.push(a.row_key.clone()),
                         Next::At(t) => batch.due.push((a.row_key.clone(), t)),
                     }

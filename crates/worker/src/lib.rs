@@ -11,6 +11,7 @@
 //!                  the KV mirror is written (mirror.rs)
 //! ```
 
+mod adapters;
 mod backup;
 mod bulk;
 mod delivery;

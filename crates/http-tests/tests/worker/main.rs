@@ -3,6 +3,7 @@
 //! test uses its own tenant, so states never meet) and two more of its own for the restart and
 //! no-key tests. If wrangler cannot start, the tests fail.
 
+mod adapters;
 mod auth;
 mod bad_input;
 mod bulk;

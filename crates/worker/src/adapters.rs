@@ -1,0 +1,525 @@
+//! The real channels (Shopify, WooCommerce) in the worker: checking targets with
+//! `stocksync-channels` before the core sees them, and the outbound-address guard on every
+//! target that sends anything out (SPEC §9).
+
+use stocksync_channels::guard;
+use stocksync_channels::target::{ShopifyTarget, WooTarget};
+use stocksync_core::{AdapterFields, Channel, Target};
+use worker::Env;
+
+use crate::http::ApiError;
+
+/// `ALLOW_PRIVATE_TARGETS=1`: loopback, private and link-local targets are allowed (the local
+/// demo and the HTTP tests, whose fakes listen on 127.0.0.1). Never in production.
+pub fn allow_private(env: &Env) -> bool {
+    env.var("ALLOW_PRIVATE_TARGETS")
+        .map(|v| v.to_string().trim() == "1")
+        .unwrap_or(false)
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "invalid_target", message)
+}
+
+fn fields_json(f: &AdapterFields) -> serde_json::Value {
+    serde_json::Value::Object(
+        f.0.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// A Shopify target's fields as the channels crate's type.
+pub fn shopify(f: &AdapterFields) -> Result<ShopifyTarget, ApiError> {
+    serde_json::from_value(fields_json(f)).map_err(|e| invalid(format!("shopify target: {e}")))
+}
+
+/// A WooCommerce target's fields as the channels crate's type.
+pub fn woo(f: &AdapterFields) -> Result<WooTarget, ApiError> {
+    serde_json::from_value(fields_json(f)).map_err(|e| invalid(format!("woocommerce target: {e}")))
+}
+
+/// Checks a channel's target as it will be stored (its secrets already kept from the current
+/// target): the real channels' fields and secrets must be complete and well formed, and every
+/// address the hub would call must pass the outbound guard. `400 invalid_target` otherwise,
+/// before anything changes.
+pub fn check_channel(
+    channel: &Channel,
+    current: Option<&Target>,
+    env: &Env,
+) -> Result<(), ApiError> {
+    let allow = allow_private(env);
+    let mut target = channel.target.clone();
+    target.keep_secrets(current);
+    match &target {
+        Target::Demo => Ok(()),
+        Target::Webhook { url, .. } => guard::check_outbound(url, allow)
+            .map(|_| ())
+            .map_err(|e| invalid(format!("url: {}", e.message()))),
+        Target::Shopify(f) => {
+            let t = shopify(f)?;
+            t.api(allow)
+                .map_err(|e| invalid(format!("shopify target: {}", e.message())))?;
+            if t.webhook_secret.is_none() {
+                return Err(invalid("shopify target: webhook_secret is required (it verifies the store's order webhooks)"));
+            }
+            Ok(())
+        }
+        Target::Woocommerce(f) => {
+            let t = woo(f)?;
+            t.api(allow)
+                .map_err(|e| invalid(format!("woocommerce target: {}", e.message())))?;
+            if t.webhook_secret.is_none() {
+                return Err(invalid("woocommerce target: webhook_secret is required (it verifies the shop's order webhooks)"));
+            }
+            Ok(())
+        }
+    }
+}
+
+// ----- pushes -------------------------------------------------------------------------------
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
+use stocksync_channels::push::{CallFailure, ItemResult};
+use stocksync_channels::shopify::{self, SetQuantity, MAX_ITEMS_PER_READ};
+use stocksync_channels::woo::{self as woo_codec, StockUpdate};
+use stocksync_core::stale::{on_stale, StaleAction};
+use wasm_bindgen::JsValue;
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+};
+
+use crate::delivery::{Attempt, Delivery, TIMEOUT_MS};
+
+/// A channel's answer: status, headers, body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Sends a request the channels crate built, within [`TIMEOUT_MS`], redirects not followed.
+pub async fn send(r: &CRequest) -> Result<Answer, String> {
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        headers.set(k, v).map_err(|e| e.to_string())?;
+    }
+    headers
+        .set("User-Agent", "stocksync/0.1")
+        .map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    let method = match r.method {
+        CMethod::Get => Method::Get,
+        CMethod::Post => Method::Post,
+    };
+    init.with_method(method)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if !r.body.is_empty() {
+        let body = worker::js_sys::Uint8Array::from(r.body.as_slice());
+        init.with_body(Some(JsValue::from(body)));
+    }
+    let req = Request::new_with_init(&r.url, &init).map_err(|e| format!("bad request: {e}"))?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(req);
+    let send = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(TIMEOUT_MS)));
+    let outcome = select(send, timeout).await;
+    match outcome {
+        Either::Left((Ok(mut resp), _)) => {
+            let status = resp.status_code();
+            let headers = resp.headers().entries().collect();
+            let body = resp.bytes().await.unwrap_or_default();
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        }
+        Either::Left((Err(e), _)) => Err(format!("fetch failed: {e}")),
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(format!("no answer within {TIMEOUT_MS} ms"))
+        }
+    }
+}
+
+/// What a whole-call failure means for each listing it carried.
+fn call_failed(f: &CallFailure) -> Delivery {
+    let why = match f {
+        CallFailure::Throttled { wait_ms } => format!("throttled for {wait_ms} ms"),
+        CallFailure::Unavailable { status, .. } => {
+            format!("the channel is unavailable (HTTP {status})")
+        }
+        CallFailure::Unauthorized { status, message } => {
+            format!("the channel refused the credentials (HTTP {status}): {message}")
+        }
+        CallFailure::Rejected { status, message } => format!("refused (HTTP {status}): {message}"),
+        CallFailure::NewKeyNeeded { code } => format!("a new idempotency key is needed ({code})"),
+        CallFailure::InProgress => "the same call is still being processed".into(),
+        CallFailure::Malformed(m) => format!("an answer of an unexpected shape: {m}"),
+    };
+    if f.counts_as_attempt() {
+        Delivery::Failed(why)
+    } else {
+        // The channel is pacing us: wait as long as it says, no attempt counted.
+        Delivery::Later {
+            wait_ms: f.wait_ms().unwrap_or(1_000),
+            why,
+        }
+    }
+}
+
+/// The listing id as the channel's numeric id (Shopify: the variant; WooCommerce: the product
+/// or variation).
+fn numeric(a: &Attempt) -> Option<u64> {
+    a.key
+        .listing
+        .as_str()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+/// Delivers one Shopify channel's due listings: looks up their inventory items, sets them in
+/// calls of up to 250 with `changeFromQuantity` = what the hub last delivered and a derived
+/// idempotency key; a throttled answer stops the run for this channel (no attempt counted, due
+/// again when the channel's bucket has refilled); a stale compare reads the channel's number
+/// and follows the core's rule ([`on_stale`]). One result per attempt, in order.
+pub async fn push_shopify(
+    fields: &AdapterFields,
+    channel: &str,
+    attempts: &[&Attempt],
+    allow: bool,
+) -> Vec<Delivery> {
+    let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
+    let api = match shopify(fields).and_then(|t| {
+        t.api(allow)
+            .map_err(|e| invalid(format!("shopify target: {}", e.message())))
+    }) {
+        Ok(api) => api,
+        Err(e) => return vec![Delivery::Failed(e.message); attempts.len()],
+    };
+    // 1. Inventory items, by the listings' variant ids.
+    let mut asked: Vec<(usize, u64)> = Vec::new();
+    for (i, a) in attempts.iter().enumerate() {
+        match numeric(a) {
+            Some(v) => asked.push((i, v)),
+            None => {
+                out[i] = Some(Delivery::Failed(
+                    "a Shopify listing id is the variant's numeric id".into(),
+                ))
+            }
+        }
+    }
+    let mut items: Vec<(usize, u64)> = Vec::new();
+    for chunk in asked.chunks(MAX_ITEMS_PER_READ) {
+        let variants: Vec<u64> = chunk.iter().map(|(_, v)| *v).collect();
+        let req = shopify::build_variant_items(&api, &variants);
+        let answer = match send(&req).await {
+            Ok(a) => a,
+            Err(e) => {
+                for (i, _) in chunk {
+                    out[*i] = Some(Delivery::Failed(e.clone()));
+                }
+                continue;
+            }
+        };
+        match shopify::parse_variant_items(
+            answer.status,
+            answer.headers.as_slice(),
+            &answer.body,
+            &variants,
+        ) {
+            Ok(found) => {
+                for ((i, _), (_, item)) in chunk.iter().zip(found) {
+                    match item {
+                        Some(item) => items.push((*i, item)),
+                        None => {
+                            out[*i] = Some(Delivery::Failed(
+                                "Shopify has no such variant (or it has no inventory item)".into(),
+                            ))
+                        }
+                    }
+                }
+            }
+            Err(f) => {
+                let d = call_failed(&f);
+                for (i, _) in chunk {
+                    out[*i] = Some(d.clone());
+                }
+            }
+        }
+    }
+    // 2. The sets.
+    let planned: Vec<(u64, SetQuantity)> = items
+        .iter()
+        .map(|(i, item)| {
+            let a = attempts[*i];
+            (
+                a.seq,
+                SetQuantity {
+                    inventory_item_id: *item,
+                    quantity: a.quantity.get(),
+                    change_from: a.last_sent,
+                },
+            )
+        })
+        .collect();
+    let (calls, refused) = shopify::plan_set_calls(&api, channel, &planned);
+    for (j, e) in refused {
+        out[items[j].0] = Some(Delivery::Failed(format!("{e:?}")));
+    }
+    let mut stale: Vec<usize> = Vec::new();
+    let mut wait: Option<(u64, String)> = None;
+    for call in &calls {
+        if let Some((ms, why)) = &wait {
+            for &j in &call.items {
+                out[items[j].0] = Some(Delivery::Later {
+                    wait_ms: *ms,
+                    why: why.clone(),
+                });
+            }
+            continue;
+        }
+        let results = match send(&call.request).await {
+            Ok(a) => {
+                shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &call.batch)
+            }
+            Err(e) => {
+                for &j in &call.items {
+                    out[items[j].0] = Some(Delivery::Failed(e.clone()));
+                }
+                continue;
+            }
+        };
+        match results {
+            shopify::PushAnswer::Done(rs) => {
+                for (&j, r) in call.items.iter().zip(rs) {
+                    let i = items[j].0;
+                    out[i] = match r {
+                        ItemResult::Applied => Some(Delivery::Done),
+                        ItemResult::Stale => {
+                            stale.push(j);
+                            None
+                        }
+                        ItemResult::Failed(e) => {
+                            Some(Delivery::Failed(format!("{}: {}", e.code, e.message)))
+                        }
+                        ItemResult::NotApplied => Some(Delivery::Later {
+                            wait_ms: 0,
+                            why: "not applied: another item of the call was refused".into(),
+                        }),
+                    };
+                }
+            }
+            shopify::PushAnswer::Failed(f) => {
+                let d = call_failed(&f);
+                if let Delivery::Later { wait_ms, why } = &d {
+                    wait = Some((*wait_ms, why.clone()));
+                }
+                for &j in &call.items {
+                    out[items[j].0] = Some(d.clone());
+                }
+            }
+        }
+    }
+    // 3. The stale compare: read the channel's numbers, then the core's rule.
+    if !stale.is_empty() {
+        resolve_stale(&api, channel, attempts, &items, &stale, &mut out).await;
+    }
+    out.into_iter()
+        .map(|d| d.unwrap_or_else(|| Delivery::Failed("no result".into())))
+        .collect()
+}
+
+async fn resolve_stale(
+    api: &stocksync_channels::target::ShopifyApi,
+    channel: &str,
+    attempts: &[&Attempt],
+    items: &[(usize, u64)],
+    stale: &[usize],
+    out: &mut [Option<Delivery>],
+) {
+    let mut resend: Vec<(u64, SetQuantity)> = Vec::new();
+    let mut resent: Vec<usize> = Vec::new();
+    for chunk in stale.chunks(MAX_ITEMS_PER_READ) {
+        let ids: Vec<u64> = chunk.iter().map(|&j| items[j].1).collect();
+        let req = shopify::build_read_available(api, &ids);
+        let levels = match send(&req).await {
+            Ok(a) => shopify::parse_read_available(a.status, a.headers.as_slice(), &a.body, &ids)
+                .map_err(|f| call_failed(&f)),
+            Err(e) => Err(Delivery::Failed(e)),
+        };
+        match levels {
+            Ok(levels) => {
+                for (&j, level) in chunk.iter().zip(levels) {
+                    let (i, item) = items[j];
+                    let a = attempts[i];
+                    match on_stale(a.quantity.get(), level.available) {
+                        StaleAction::Delivered => out[i] = Some(Delivery::Done),
+                        StaleAction::Unknown => {
+                            out[i] = Some(Delivery::Failed(
+                                "stale compare, and the channel shows no number for the item"
+                                    .into(),
+                            ))
+                        }
+                        StaleAction::Resend {
+                            quantity,
+                            change_from,
+                        } => {
+                            resend.push((
+                                a.seq,
+                                SetQuantity {
+                                    inventory_item_id: item,
+                                    quantity,
+                                    change_from: Some(change_from),
+                                },
+                            ));
+                            resent.push(i);
+                        }
+                    }
+                }
+            }
+            Err(d) => {
+                for &j in chunk {
+                    out[items[j].0] = Some(d.clone());
+                }
+            }
+        }
+    }
+    if resend.is_empty() {
+        return;
+    }
+    // A new key: the variables changed (`change_from`), as Shopify requires.
+    let (calls, refused) = shopify::plan_set_calls(api, &format!("{channel}/stale"), &resend);
+    for (k, e) in refused {
+        out[resent[k]] = Some(Delivery::Failed(format!("{e:?}")));
+    }
+    for call in &calls {
+        let answer = match send(&call.request).await {
+            Ok(a) => {
+                shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &call.batch)
+            }
+            Err(e) => {
+                for &k in &call.items {
+                    out[resent[k]] = Some(Delivery::Failed(e.clone()));
+                }
+                continue;
+            }
+        };
+        match answer {
+            shopify::PushAnswer::Done(rs) => {
+                for (&k, r) in call.items.iter().zip(rs) {
+                    out[resent[k]] = Some(match r {
+                        ItemResult::Applied => Delivery::Done,
+                        // Moved again between the read and the resend: an attempt, so the
+                        // retry policy bounds it (never a loop).
+                        ItemResult::Stale => Delivery::Failed(
+                            "CHANGE_FROM_QUANTITY_STALE twice: the channel keeps moving".into(),
+                        ),
+                        ItemResult::Failed(e) => {
+                            Delivery::Failed(format!("{}: {}", e.code, e.message))
+                        }
+                        ItemResult::NotApplied => Delivery::Later {
+                            wait_ms: 0,
+                            why: "not applied: another item of the call was refused".into(),
+                        },
+                    });
+                }
+            }
+            shopify::PushAnswer::Failed(f) => {
+                let d = call_failed(&f);
+                for &k in &call.items {
+                    out[resent[k]] = Some(d.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Delivers one WooCommerce channel's due listings: batches of at most 100 per endpoint; an
+/// item refused inside a 200 fails alone. A variation needs its parent product, which this
+/// first wiring does not learn yet: listings are simple products (README, "Left").
+pub async fn push_woo(fields: &AdapterFields, attempts: &[&Attempt], allow: bool) -> Vec<Delivery> {
+    let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
+    let api = match woo(fields).and_then(|t| {
+        t.api(allow)
+            .map_err(|e| invalid(format!("woocommerce target: {}", e.message())))
+    }) {
+        Ok(api) => api,
+        Err(e) => return vec![Delivery::Failed(e.message); attempts.len()],
+    };
+    let mut updates: Vec<StockUpdate> = Vec::new();
+    let mut which: Vec<usize> = Vec::new();
+    for (i, a) in attempts.iter().enumerate() {
+        match numeric(a) {
+            Some(id) => {
+                updates.push(StockUpdate {
+                    id,
+                    parent_id: None,
+                    quantity: a.quantity.get().max(0) as u64,
+                });
+                which.push(i);
+            }
+            None => {
+                out[i] = Some(Delivery::Failed(
+                    "a WooCommerce listing id is the product's numeric id".into(),
+                ))
+            }
+        }
+    }
+    let mut wait: Option<Delivery> = None;
+    for call in woo_codec::build_stock_batches(&api, &updates) {
+        if let Some(d) = &wait {
+            for &u in &call.items {
+                out[which[u]] = Some(d.clone());
+            }
+            continue;
+        }
+        let ids: Vec<u64> = call.items.iter().map(|&u| updates[u].id).collect();
+        let result = match send(&call.request).await {
+            Ok(a) => woo_codec::parse_stock_batch(a.status, a.headers.as_slice(), &a.body, &ids)
+                .map_err(|f| {
+                    let d = call_failed(&f);
+                    // `Retry-After` on a 429 / 503: honoured for the rest of this run.
+                    if let Some(ms) = retry_after_ms(a.headers.as_slice()) {
+                        wait = Some(Delivery::Later {
+                            wait_ms: ms,
+                            why: "the channel asked to wait (Retry-After)".into(),
+                        });
+                    }
+                    d
+                }),
+            Err(e) => Err(Delivery::Failed(e)),
+        };
+        match result {
+            Ok(rs) => {
+                for (&u, r) in call.items.iter().zip(rs) {
+                    out[which[u]] = Some(match r {
+                        ItemResult::Applied => Delivery::Done,
+                        ItemResult::Failed(e) => {
+                            Delivery::Failed(format!("{}: {}", e.code, e.message))
+                        }
+                        ItemResult::Stale | ItemResult::NotApplied => Delivery::Later {
+                            wait_ms: 0,
+                            why: "not applied".into(),
+                        },
+                    });
+                }
+            }
+            Err(d) => {
+                for &u in &call.items {
+                    out[which[u]] = Some(d.clone());
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|d| d.unwrap_or_else(|| Delivery::Failed("no result".into())))
+        .collect()
+}
