@@ -523,3 +523,106 @@ pub async fn push_woo(fields: &AdapterFields, attempts: &[&Attempt], allow: bool
         .map(|d| d.unwrap_or_else(|| Delivery::Failed("no result".into())))
         .collect()
 }
+
+// ----- orders in ----------------------------------------------------------------------------
+
+use stocksync_channels::order::{ChannelOrder, InboundError, OrderAction};
+use stocksync_core::{ChannelId, Event, ListingId, OrderLineIn, OrderRef, PlaceOrder, Qty};
+
+/// What an inbound channel request asks of the hub.
+pub enum Inbound {
+    /// Change nothing and answer 200 (a WooCommerce ping, an order change with no rule).
+    Nothing(&'static str),
+    /// Apply this order event.
+    Apply(Event),
+}
+
+fn refused(e: InboundError) -> ApiError {
+    match e {
+        InboundError::Signature(s) => ApiError::bad_signature(format!(
+            "the channel's signature does not verify against the raw body with its webhook secret ({s:?})"
+        )),
+        InboundError::Topic(t) => ApiError::new(
+            400,
+            "invalid_webhook",
+            format!("this route takes order webhooks, not {t:?}"),
+        ),
+        InboundError::Malformed(m) => ApiError::new(400, "invalid_webhook", m),
+        InboundError::TooLarge => ApiError::new(
+            413,
+            "payload_too_large",
+            "an order webhook of over 1 MiB or 100 lines",
+        ),
+    }
+}
+
+/// `POST /v1/channels/{id}/inbound`: verifies the channel's own signature over the raw body
+/// (before any JSON is read) and turns the webhook into the core's order event. A forged,
+/// missing or stale signature is a 401 and changes nothing.
+pub fn inbound(
+    channel: &ChannelId,
+    target: Option<&Target>,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Inbound, ApiError> {
+    let order = match target {
+        Some(Target::Shopify(f)) => {
+            let t = shopify(f)?;
+            let secret = t.webhook_secret.unwrap_or_default();
+            shopify::parse_webhook(&t.shop, secret.as_bytes(), headers, body).map_err(refused)?
+        }
+        Some(Target::Woocommerce(f)) => {
+            let t = woo(f)?;
+            let secret = t.webhook_secret.unwrap_or_default();
+            match woo_codec::parse_webhook(secret.as_bytes(), headers, body).map_err(refused)? {
+                woo_codec::WooInbound::Ping { .. } => return Ok(Inbound::Nothing("ping")),
+                woo_codec::WooInbound::Order(o) => o,
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "invalid_request",
+                format!("channel {channel} is not a Shopify or WooCommerce channel: it has no inbound webhooks"),
+            ))
+        }
+        None => {
+            return Err(ApiError::not_found(format!("no channel {channel:?}")));
+        }
+    };
+    event(channel, order)
+}
+
+fn event(channel: &ChannelId, o: ChannelOrder) -> Result<Inbound, ApiError> {
+    let bad = |e: stocksync_core::Error| ApiError::core(e.code, e.message);
+    let reference = OrderRef::new(o.reference).map_err(bad)?;
+    Ok(Inbound::Apply(match o.action {
+        OrderAction::Ignored => return Ok(Inbound::Nothing("ignored")),
+        OrderAction::Cancelled => Event::OrderCancelled {
+            channel: channel.clone(),
+            order: reference,
+        },
+        OrderAction::Shipped => Event::OrderShipped {
+            channel: channel.clone(),
+            order: reference,
+        },
+        OrderAction::Placed => {
+            let mut lines = Vec::with_capacity(o.lines.len());
+            for l in o.lines {
+                lines.push(OrderLineIn {
+                    listing: Some(ListingId::new(l.listing).map_err(bad)?),
+                    sku: None,
+                    qty: Qty::new(l.qty.min(i64::MAX as u64) as i64).map_err(bad)?,
+                });
+            }
+            Event::OrderPlaced {
+                order: PlaceOrder {
+                    channel: channel.clone(),
+                    order: reference,
+                    location: None,
+                    lines,
+                },
+            }
+        }
+    }))
+}

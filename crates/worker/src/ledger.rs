@@ -145,6 +145,7 @@ impl Ledger {
         self.ensure_loaded().await?;
         match auth.as_str() {
             "bearer" => {}
+            "channel" if matches!(route, Route::ChannelInbound(_)) => {}
             "signature" if route == Route::OrderPlace => {
                 let header = req.headers().get(SIGNATURE_HEADER)?.unwrap_or_default();
                 self.check_signature(&header, &body.bytes)?;
@@ -157,6 +158,21 @@ impl Ledger {
         }
 
         match &route {
+            Route::ChannelInbound(channel) => {
+                let target = self.with_hub(|hub| hub.channel(channel).map(|c| c.target.clone()))?;
+                let headers: Vec<(String, String)> = req.headers().entries().collect();
+                return match crate::adapters::inbound(
+                    channel,
+                    target.as_ref(),
+                    &headers,
+                    &body.bytes,
+                )? {
+                    crate::adapters::Inbound::Nothing(what) => {
+                        http::ok(&serde_json::json!({ "ok": true, "changed": false, "what": what }))
+                    }
+                    crate::adapters::Inbound::Apply(event) => self.change(event).await,
+                };
+            }
             Route::MappingsPut if !detail(&url) => {
                 let (rows, lines) = routes::mappings_with_lines(&body)?;
                 return self.bulk_mappings(rows, lines).await;

@@ -7,6 +7,7 @@ mod adapters;
 mod auth;
 mod bad_input;
 mod bulk;
+mod channels;
 mod demo;
 mod jobs;
 mod mirror;
