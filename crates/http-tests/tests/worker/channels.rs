@@ -56,8 +56,16 @@ fn shop(name: &str, on_hand: i64, shopify_config: ShopifyConfig) -> Shop {
         ]),
     );
     api.wait_synced(15 * SECS).unwrap();
-    assert_eq!(shopify.available(ITEM), Some(on_hand), "first push to Shopify");
-    assert_eq!(woo.stock(PRODUCT), Some(on_hand), "first push to WooCommerce");
+    assert_eq!(
+        shopify.available(ITEM),
+        Some(on_hand),
+        "first push to Shopify"
+    );
+    assert_eq!(
+        woo.stock(PRODUCT),
+        Some(on_hand),
+        "first push to WooCommerce"
+    );
     Shop { api, shopify, woo }
 }
 
@@ -107,7 +115,11 @@ fn the_seed_story_on_shopify_and_woocommerce() {
     // Edited directly on Shopify: 10.
     s.shopify.admin_edit(ITEM, 10);
     // A sale on WooCommerce arrives as its signed webhook.
-    let r = post(&s.api, "woo", &woo_order(5001, "processing", "order.created", 1));
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(5001, "processing", "order.created", 1),
+    );
     assert!(r.is_success(), "{}", r.body);
     assert_eq!(r.json()["status"], "open", "{}", r.body);
     // The hub's number (4) overwrites the edit on Shopify (a stale compare, then the resend)
@@ -158,7 +170,11 @@ fn channel_webhooks_duplicated_reordered_forged_and_the_ping() {
     let r = post(&s.api, "woo", &completed);
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(reserved(&s.api), 1);
-    let r = post(&s.api, "woo", &woo_order(5003, "processing", "order.created", 4));
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(5003, "processing", "order.created", 4),
+    );
     assert!(r.is_success(), "{}", r.body);
     assert_eq!(reserved(&s.api), 2);
     let r = post(&s.api, "woo", &completed);
@@ -175,7 +191,11 @@ fn a_shopify_sale_heard_late_after_a_sale_elsewhere_converges() {
     let late = s.shopify.sell(ITEM, 1, SHOP_SECRET);
     assert_eq!(s.shopify.available(ITEM), Some(4));
     // …then a sale on WooCommerce: the hub pushes 4 to Shopify with changeFromQuantity 5.
-    let r = post(&s.api, "woo", &woo_order(6001, "processing", "order.created", 1));
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(6001, "processing", "order.created", 1),
+    );
     assert!(r.is_success(), "{}", r.body);
     s.api.wait_synced(15 * SECS).unwrap();
     // The late webhook: the hub now knows both sales and every channel shows 3.
@@ -199,9 +219,15 @@ fn a_throttled_shopify_is_waited_for_not_hammered() {
     let calls = s.shopify.calls();
     let throttled = calls.iter().filter(|c| c.throttled).count();
     assert!(throttled >= 1, "the fake throttled: {calls:?}");
-    assert!(throttled <= 3, "waited rather than hammered: {throttled} throttled calls");
+    assert!(
+        throttled <= 3,
+        "waited rather than hammered: {throttled} throttled calls"
+    );
     let listing = s.api.listing("shop", &VARIANT.to_string());
-    assert_eq!(listing["attempts"], 0, "throttling is no failed attempt: {listing}");
+    assert_eq!(
+        listing["attempts"], 0,
+        "throttling is no failed attempt: {listing}"
+    );
 }
 
 #[test]
@@ -224,7 +250,9 @@ fn a_woocommerce_batch_with_one_bad_item_fails_that_listing_alone() {
         &format!("/v1/items/{SKU}/adjust"),
         Some(json!({"location": "L1", "delta": -1})),
     );
-    let ok = wait_for(15 * SECS, || (s.woo.stock(PRODUCT) == Some(4)).then_some(()));
+    let ok = wait_for(15 * SECS, || {
+        (s.woo.stock(PRODUCT) == Some(4)).then_some(())
+    });
     assert!(ok.is_some(), "the good item of the batch is delivered");
     assert_eq!(s.woo.stock(302), Some(0), "the bad item is not");
 }
@@ -245,7 +273,11 @@ fn an_outage_then_recovery_delivers_the_latest_number() {
         let l = s.api.listing("shop", &VARIANT.to_string());
         (l["attempts"].as_i64().unwrap_or(0) >= 1).then_some(l)
     });
-    assert!(failing.is_some(), "{}", s.api.listing("shop", &VARIANT.to_string()));
+    assert!(
+        failing.is_some(),
+        "{}",
+        s.api.listing("shop", &VARIANT.to_string())
+    );
     s.shopify.set_down(false);
     s.woo.set_down(false);
     settle(&s, 6, 6);
