@@ -86,7 +86,6 @@ use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRe
 use stocksync_channels::push::{CallFailure, ItemResult};
 use stocksync_channels::shopify::{self, SetQuantity, MAX_ITEMS_PER_READ};
 use stocksync_channels::woo::{self as woo_codec, StockUpdate};
-use stocksync_core::stale::{on_stale, StaleAction};
 use wasm_bindgen::JsValue;
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
@@ -185,60 +184,62 @@ fn numeric(a: &Attempt) -> Option<u64> {
         .filter(|n| *n > 0)
 }
 
-/// Delivers one Shopify channel's due listings: looks up their inventory items, sets them in
-/// calls of up to 250 with `changeFromQuantity` = what the hub last delivered and a derived
-/// idempotency key; a throttled answer stops the run for this channel (no attempt counted, due
-/// again when the channel's bucket has refilled); a stale compare reads the channel's number
-/// and follows the core's rule ([`on_stale`]). One result per attempt, in order.
+/// Delivers one Shopify channel's due listings: their inventory items (kept in
+/// `channel_facts`, looked up on the first push), then sets in calls of up to 250 with
+/// `changeFromQuantity` = the number the channel was last set to and a derived idempotency
+/// key; the number sent is the hub's, shaped by the stale rule's hold ([`Drift::shaped`]). A
+/// throttled answer stops the run for this channel (no attempt counted, due again when the
+/// bucket has refilled); a stale compare reads the channel's numbers and follows the core's
+/// rule ([`Drift::on_stale`]). One result per attempt, in order.
 pub async fn push_shopify(
     fields: &AdapterFields,
     channel: &str,
     attempts: &[&Attempt],
     allow: bool,
+    sql: &SqlStorage,
+    now_ms: u64,
 ) -> Vec<Delivery> {
-    let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
+    let n = attempts.len();
+    let mut out: Vec<Option<Delivery>> = vec![None; n];
     let api = match shopify(fields).and_then(|t| {
         t.api(allow)
             .map_err(|e| invalid(format!("shopify target: {}", e.message())))
     }) {
         Ok(api) => api,
-        Err(e) => return vec![Delivery::Failed(e.message); attempts.len()],
+        Err(e) => return vec![Delivery::Failed(e.message); n],
     };
-    // 1. Inventory items, by the listings' variant ids.
+    let mut facts: Vec<Facts> = attempts
+        .iter()
+        .map(|a| facts_get(sql, channel, a.key.listing.as_str()))
+        .collect();
+    // 1. Inventory items: known, or looked up by the listings' variant ids.
     let mut asked: Vec<(usize, u64)> = Vec::new();
     for (i, a) in attempts.iter().enumerate() {
-        match numeric(a) {
-            Some(v) => asked.push((i, v)),
-            None => {
+        match (facts[i].item, numeric(a)) {
+            (Some(_), _) => {}
+            (None, Some(v)) => asked.push((i, v)),
+            (None, None) => {
                 out[i] = Some(Delivery::Failed(
                     "a Shopify listing id is the variant's numeric id".into(),
                 ))
             }
         }
     }
-    let mut items: Vec<(usize, u64)> = Vec::new();
     for chunk in asked.chunks(MAX_ITEMS_PER_READ) {
         let variants: Vec<u64> = chunk.iter().map(|(_, v)| *v).collect();
         let req = shopify::build_variant_items(&api, &variants);
-        let answer = match send(&req).await {
-            Ok(a) => a,
-            Err(e) => {
-                for (i, _) in chunk {
-                    out[*i] = Some(Delivery::Failed(e.clone()));
-                }
-                continue;
+        let found = match send(&req).await {
+            Ok(a) => {
+                shopify::parse_variant_items(a.status, a.headers.as_slice(), &a.body, &variants)
+                    .map_err(|f| call_failed(&f))
             }
+            Err(e) => Err(Delivery::Failed(e)),
         };
-        match shopify::parse_variant_items(
-            answer.status,
-            answer.headers.as_slice(),
-            &answer.body,
-            &variants,
-        ) {
+        match found {
             Ok(found) => {
                 for ((i, _), (_, item)) in chunk.iter().zip(found) {
                     match item {
-                        Some(item) => items.push((*i, item)),
+                        Some(item) => facts[*i].item = Some(item),
                         None => {
                             out[*i] = Some(Delivery::Failed(
                                 "Shopify has no such variant (or it has no inventory item)".into(),
@@ -247,62 +248,68 @@ pub async fn push_shopify(
                     }
                 }
             }
-            Err(f) => {
-                let d = call_failed(&f);
+            Err(d) => {
                 for (i, _) in chunk {
                     out[*i] = Some(d.clone());
                 }
             }
         }
     }
-    // 2. The sets.
-    let planned: Vec<(u64, SetQuantity)> = items
-        .iter()
-        .map(|(i, item)| {
-            let a = attempts[*i];
-            (
-                a.seq,
-                SetQuantity {
-                    inventory_item_id: *item,
-                    quantity: a.quantity.get(),
-                    change_from: a.last_sent,
-                },
-            )
-        })
-        .collect();
+    // 2. The sets: the hub's number, less any hold, compared with what the channel was set to.
+    let mut items: Vec<usize> = Vec::new();
+    let mut planned: Vec<(u64, SetQuantity)> = Vec::new();
+    for (i, a) in attempts.iter().enumerate() {
+        let (None, Some(item)) = (&out[i], facts[i].item) else {
+            continue;
+        };
+        let quantity = facts[i].drift.shaped(a.quantity.get(), now_ms);
+        items.push(i);
+        planned.push((
+            a.seq,
+            SetQuantity {
+                inventory_item_id: item,
+                quantity,
+                change_from: facts[i].shown.or(a.last_sent),
+            },
+        ));
+    }
     let (calls, refused) = shopify::plan_set_calls(&api, channel, &planned);
     for (j, e) in refused {
-        out[items[j].0] = Some(Delivery::Failed(format!("{e:?}")));
+        out[items[j]] = Some(Delivery::Failed(format!("{e:?}")));
     }
     let mut stale: Vec<usize> = Vec::new();
     let mut wait: Option<(u64, String)> = None;
     for call in &calls {
         if let Some((ms, why)) = &wait {
             for &j in &call.items {
-                out[items[j].0] = Some(Delivery::Later {
+                out[items[j]] = Some(Delivery::Later {
                     wait_ms: *ms,
                     why: why.clone(),
                 });
             }
             continue;
         }
-        let results = match send(&call.request).await {
+        let answer = match send(&call.request).await {
             Ok(a) => {
                 shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &call.batch)
             }
             Err(e) => {
                 for &j in &call.items {
-                    out[items[j].0] = Some(Delivery::Failed(e.clone()));
+                    out[items[j]] = Some(Delivery::Failed(e.clone()));
                 }
                 continue;
             }
         };
-        match results {
+        match answer {
             shopify::PushAnswer::Done(rs) => {
                 for (&j, r) in call.items.iter().zip(rs) {
-                    let i = items[j].0;
+                    let i = items[j];
                     out[i] = match r {
-                        ItemResult::Applied => Some(Delivery::Done),
+                        ItemResult::Applied => {
+                            facts[i].shown = Some(planned[j].1.quantity);
+                            facts[i].drift.on_delivered();
+                            Some(Delivery::Done)
+                        }
                         ItemResult::Stale => {
                             stale.push(j);
                             None
@@ -323,119 +330,155 @@ pub async fn push_shopify(
                     wait = Some((*wait_ms, why.clone()));
                 }
                 for &j in &call.items {
-                    out[items[j].0] = Some(d.clone());
+                    out[items[j]] = Some(d.clone());
                 }
             }
         }
     }
     // 3. The stale compare: read the channel's numbers, then the core's rule.
     if !stale.is_empty() {
-        resolve_stale(&api, channel, attempts, &items, &stale, &mut out).await;
+        let ctx = Stale {
+            api: &api,
+            channel,
+            attempts,
+            items: &items,
+            planned: &planned,
+            now_ms,
+        };
+        ctx.resolve(&stale, &mut facts, &mut out).await;
+    }
+    for (i, a) in attempts.iter().enumerate() {
+        facts_put(sql, channel, a.key.listing.as_str(), &facts[i]);
     }
     out.into_iter()
         .map(|d| d.unwrap_or_else(|| Delivery::Failed("no result".into())))
         .collect()
 }
 
-async fn resolve_stale(
-    api: &stocksync_channels::target::ShopifyApi,
-    channel: &str,
-    attempts: &[&Attempt],
-    items: &[(usize, u64)],
-    stale: &[usize],
-    out: &mut [Option<Delivery>],
-) {
-    let mut resend: Vec<(u64, SetQuantity)> = Vec::new();
-    let mut resent: Vec<usize> = Vec::new();
-    for chunk in stale.chunks(MAX_ITEMS_PER_READ) {
-        let ids: Vec<u64> = chunk.iter().map(|&j| items[j].1).collect();
-        let req = shopify::build_read_available(api, &ids);
-        let levels = match send(&req).await {
-            Ok(a) => shopify::parse_read_available(a.status, a.headers.as_slice(), &a.body, &ids)
-                .map_err(|f| call_failed(&f)),
-            Err(e) => Err(Delivery::Failed(e)),
-        };
-        match levels {
-            Ok(levels) => {
-                for (&j, level) in chunk.iter().zip(levels) {
-                    let (i, item) = items[j];
-                    let a = attempts[i];
-                    match on_stale(a.quantity.get(), level.available) {
-                        StaleAction::Delivered => out[i] = Some(Delivery::Done),
-                        StaleAction::Unknown => {
-                            out[i] = Some(Delivery::Failed(
-                                "stale compare, and the channel shows no number for the item"
-                                    .into(),
-                            ))
-                        }
-                        StaleAction::Resend {
-                            quantity,
-                            change_from,
-                        } => {
-                            resend.push((
-                                a.seq,
-                                SetQuantity {
-                                    inventory_item_id: item,
-                                    quantity,
-                                    change_from: Some(change_from),
-                                },
-                            ));
-                            resent.push(i);
-                        }
+struct Stale<'a> {
+    api: &'a stocksync_channels::target::ShopifyApi,
+    channel: &'a str,
+    attempts: &'a [&'a Attempt],
+    /// Attempt index per planned quantity.
+    items: &'a [usize],
+    planned: &'a [(u64, SetQuantity)],
+    now_ms: u64,
+}
+
+impl Stale<'_> {
+    async fn resolve(&self, stale: &[usize], facts: &mut [Facts], out: &mut [Option<Delivery>]) {
+        let mut resend: Vec<(u64, SetQuantity)> = Vec::new();
+        let mut resent: Vec<usize> = Vec::new();
+        for chunk in stale.chunks(MAX_ITEMS_PER_READ) {
+            let ids: Vec<u64> = chunk
+                .iter()
+                .map(|&j| self.planned[j].1.inventory_item_id)
+                .collect();
+            let req = shopify::build_read_available(self.api, &ids);
+            let levels = match send(&req).await {
+                Ok(a) => {
+                    shopify::parse_read_available(a.status, a.headers.as_slice(), &a.body, &ids)
+                        .map_err(|f| call_failed(&f))
+                }
+                Err(e) => Err(Delivery::Failed(e)),
+            };
+            let levels = match levels {
+                Ok(l) => l,
+                Err(d) => {
+                    for &j in chunk {
+                        out[self.items[j]] = Some(d.clone());
+                    }
+                    continue;
+                }
+            };
+            for (&j, level) in chunk.iter().zip(levels) {
+                let i = self.items[j];
+                let (seq, sent) = self.planned[j];
+                let Some(now) = level.available else {
+                    out[i] = Some(Delivery::Failed(
+                        "stale compare, and the channel shows no number for the item".into(),
+                    ));
+                    continue;
+                };
+                let wanted = self.attempts[i].quantity.get();
+                let last = sent.change_from.unwrap_or(now);
+                match facts[i].drift.on_stale(last, wanted, now, self.now_ms) {
+                    StaleDecision::InSync { delivered } => {
+                        facts[i].shown = Some(delivered);
+                        facts[i].drift.on_delivered();
+                        out[i] = Some(Delivery::Done);
+                    }
+                    StaleDecision::Resend {
+                        quantity,
+                        change_from,
+                    } => {
+                        resend.push((
+                            seq,
+                            SetQuantity {
+                                inventory_item_id: sent.inventory_item_id,
+                                quantity,
+                                change_from: Some(change_from),
+                            },
+                        ));
+                        resent.push(i);
                     }
                 }
             }
-            Err(d) => {
-                for &j in chunk {
-                    out[items[j].0] = Some(d.clone());
-                }
-            }
         }
-    }
-    if resend.is_empty() {
-        return;
-    }
-    // A new key: the variables changed (`change_from`), as Shopify requires.
-    let (calls, refused) = shopify::plan_set_calls(api, &format!("{channel}/stale"), &resend);
-    for (k, e) in refused {
-        out[resent[k]] = Some(Delivery::Failed(format!("{e:?}")));
-    }
-    for call in &calls {
-        let answer = match send(&call.request).await {
-            Ok(a) => {
-                shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &call.batch)
-            }
-            Err(e) => {
-                for &k in &call.items {
-                    out[resent[k]] = Some(Delivery::Failed(e.clone()));
+        if resend.is_empty() {
+            return;
+        }
+        // A new key: the variables changed (`change_from`), as Shopify requires.
+        let scope = format!("{}/stale", self.channel);
+        let (calls, refused) = shopify::plan_set_calls(self.api, &scope, &resend);
+        for (k, e) in refused {
+            out[resent[k]] = Some(Delivery::Failed(format!("{e:?}")));
+        }
+        for call in &calls {
+            let answer = match send(&call.request).await {
+                Ok(a) => shopify::parse_set_quantities(
+                    a.status,
+                    a.headers.as_slice(),
+                    &a.body,
+                    &call.batch,
+                ),
+                Err(e) => {
+                    for &k in &call.items {
+                        out[resent[k]] = Some(Delivery::Failed(e.clone()));
+                    }
+                    continue;
                 }
-                continue;
-            }
-        };
-        match answer {
-            shopify::PushAnswer::Done(rs) => {
-                for (&k, r) in call.items.iter().zip(rs) {
-                    out[resent[k]] = Some(match r {
-                        ItemResult::Applied => Delivery::Done,
-                        // Moved again between the read and the resend: an attempt, so the
-                        // retry policy bounds it (never a loop).
-                        ItemResult::Stale => Delivery::Failed(
-                            "CHANGE_FROM_QUANTITY_STALE twice: the channel keeps moving".into(),
-                        ),
-                        ItemResult::Failed(e) => {
-                            Delivery::Failed(format!("{}: {}", e.code, e.message))
-                        }
-                        ItemResult::NotApplied => Delivery::Later {
-                            wait_ms: 0,
-                            why: "not applied: another item of the call was refused".into(),
-                        },
-                    });
+            };
+            match answer {
+                shopify::PushAnswer::Done(rs) => {
+                    for (&k, r) in call.items.iter().zip(rs) {
+                        let i = resent[k];
+                        out[i] = Some(match r {
+                            ItemResult::Applied => {
+                                facts[i].shown = Some(resend[k].1.quantity);
+                                facts[i].drift.on_delivered();
+                                Delivery::Done
+                            }
+                            // Moved again between the read and the resend: an attempt, so the
+                            // retry policy bounds it (never a loop).
+                            ItemResult::Stale => Delivery::Failed(
+                                "CHANGE_FROM_QUANTITY_STALE twice: the channel keeps moving".into(),
+                            ),
+                            ItemResult::Failed(e) => {
+                                Delivery::Failed(format!("{}: {}", e.code, e.message))
+                            }
+                            ItemResult::NotApplied => Delivery::Later {
+                                wait_ms: 0,
+                                why: "not applied: another item of the call was refused".into(),
+                            },
+                        });
+                    }
                 }
-            }
-            shopify::PushAnswer::Failed(f) => {
-                let d = call_failed(&f);
-                for &k in &call.items {
-                    out[resent[k]] = Some(d.clone());
+                shopify::PushAnswer::Failed(f) => {
+                    let d = call_failed(&f);
+                    for &k in &call.items {
+                        out[resent[k]] = Some(d.clone());
+                    }
                 }
             }
         }
@@ -625,4 +668,86 @@ fn event(channel: &ChannelId, o: ChannelOrder) -> Result<Inbound, ApiError> {
             }
         }
     }))
+}
+
+// ----- what the hub knows of a listing on a real channel -------------------------------------
+
+use stocksync_core::stale::{Drift, StaleDecision};
+use worker::{SqlStorage, SqlStorageValue};
+
+/// Per listing on a real channel: its channel address (Shopify's inventory item, learned by a
+/// lookup on the first push and kept), the number the channel was last set to (`shown`: what
+/// `changeFromQuantity` compares with) and the stale rule's [`Drift`]. Channel facts, not hub
+/// state: not in exports (re-learned), and a listing without a row starts from the hub's
+/// `last_sent` with no hold.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS channel_facts (channel TEXT NOT NULL, listing TEXT NOT NULL, item INTEGER, shown INTEGER, held INTEGER NOT NULL DEFAULT 0, held_since INTEGER NOT NULL DEFAULT 0, heard INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel, listing)) WITHOUT ROWID;";
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Facts {
+    pub item: Option<u64>,
+    pub shown: Option<i64>,
+    pub drift: Drift,
+}
+
+#[derive(serde::Deserialize)]
+struct FactsRow {
+    item: Option<i64>,
+    shown: Option<i64>,
+    held: i64,
+    held_since: i64,
+    heard: i64,
+}
+
+pub fn facts_get(sql: &SqlStorage, channel: &str, listing: &str) -> Facts {
+    let rows: Vec<FactsRow> = sql
+        .exec(
+            "SELECT item, shown, held, held_since, heard FROM channel_facts WHERE channel = ? AND listing = ?",
+            vec![channel.into(), listing.into()],
+        )
+        .and_then(|c| c.to_array())
+        .unwrap_or_default();
+    rows.into_iter()
+        .next()
+        .map(|r| Facts {
+            item: r.item.map(|i| i as u64),
+            shown: r.shown,
+            drift: Drift {
+                held: r.held,
+                held_since_ms: r.held_since.max(0) as u64,
+                heard: r.heard,
+            },
+        })
+        .unwrap_or_default()
+}
+
+pub fn facts_put(sql: &SqlStorage, channel: &str, listing: &str, f: &Facts) {
+    let opt = |v: Option<i64>| v.map_or(SqlStorageValue::Null, SqlStorageValue::from);
+    let r = sql.exec(
+        "INSERT INTO channel_facts (channel, listing, item, shown, held, held_since, heard) VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (channel, listing) DO UPDATE SET item = excluded.item, shown = excluded.shown, held = excluded.held, held_since = excluded.held_since, heard = excluded.heard",
+        vec![
+            channel.into(),
+            listing.into(),
+            opt(f.item.map(|i| i as i64)),
+            opt(f.shown),
+            f.drift.held.into(),
+            (f.drift.held_since_ms as i64).into(),
+            f.drift.heard.into(),
+        ],
+    );
+    if let Err(e) = r {
+        worker::console_error!("channel_facts {channel}/{listing}: {e}");
+    }
+}
+
+/// An order from a real channel was placed (not a duplicate): each line's units pay that
+/// listing's hold first (the stale rule's `on_channel_order`).
+pub fn heard_order(sql: &SqlStorage, channel: &ChannelId, lines: &[OrderLineIn]) {
+    for l in lines {
+        if let Some(listing) = &l.listing {
+            let mut f = facts_get(sql, channel.as_str(), listing.as_str());
+            f.drift.on_channel_order(l.qty.get());
+            facts_put(sql, channel.as_str(), listing.as_str(), &f);
+        }
+    }
 }

@@ -114,7 +114,7 @@ impl Attempt {
 
 /// Delivers every attempt, in the same order: webhooks concurrently, each real channel's
 /// listings batched per channel ([`crate::adapters`]).
-pub async fn deliver(attempts: &[Attempt], env: &Env) -> Vec<Delivery> {
+pub async fn deliver(attempts: &[Attempt], env: &Env, sql: &worker::SqlStorage) -> Vec<Delivery> {
     let allow = crate::adapters::allow_private(env);
     let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
     let mut plain = Vec::new();
@@ -135,7 +135,8 @@ pub async fn deliver(attempts: &[Attempt], env: &Env) -> Vec<Delivery> {
         let group: Vec<&Attempt> = idx.iter().map(|&i| &attempts[i]).collect();
         let results = match &group[0].target {
             Some(Target::Shopify(f)) => {
-                crate::adapters::push_shopify(f, channel, &group, allow).await
+                let now = now_ms().max(0) as u64;
+                crate::adapters::push_shopify(f, channel, &group, allow, sql, now).await
             }
             Some(Target::Woocommerce(f)) => crate::adapters::push_woo(f, &group, allow).await,
             _ => vec![],

@@ -170,7 +170,25 @@ impl Ledger {
                     crate::adapters::Inbound::Nothing(what) => {
                         http::ok(&serde_json::json!({ "ok": true, "changed": false, "what": what }))
                     }
-                    crate::adapters::Inbound::Apply(event) => self.change(event).await,
+                    crate::adapters::Inbound::Apply(event) => {
+                        // A new order from the channel pays the stale rule's holds of its
+                        // listings (a duplicate pays nothing): checked before the change, with
+                        // no await between.
+                        let placed = match &event {
+                            Event::OrderPlaced { order } => self
+                                .with_working_set(|hub, st| {
+                                    hub.prefetch(&event, st)?;
+                                    Ok(hub.order(&order.channel, &order.order).is_none())
+                                })?
+                                .then(|| order.lines.clone()),
+                            _ => None,
+                        };
+                        let reply = self.change(event).await?;
+                        if let Some(lines) = placed.filter(|_| reply.status_code() < 300) {
+                            crate::adapters::heard_order(&self.sql(), channel, &lines);
+                        }
+                        Ok(reply)
+                    }
                 };
             }
             Route::MappingsPut if !detail(&url) => {
@@ -764,7 +782,7 @@ impl Ledger {
             })?;
             // Other requests run while the pushes are out: the working set may be evicted, so
             // each result is prefetched again before the core records it.
-            let results = delivery::deliver(&attempts, &self.env).await;
+            let results = delivery::deliver(&attempts, &self.env, &sql).await;
             let now = delivery::now_ms();
             self.with_working_set(|hub, st| {
                 let keys: Vec<ListingKey> = attempts.iter().map(|a| a.key.clone()).collect();
@@ -972,6 +990,9 @@ impl DurableObject for Ledger {
     fn new(state: State, env: Env) -> Self {
         if let Err(e) = state.storage().sql().exec(store::SCHEMA, None) {
             worker::console_error!("Ledger schema: {e}");
+        }
+        if let Err(e) = state.storage().sql().exec(crate::adapters::SCHEMA, None) {
+            worker::console_error!("channel_facts schema: {e}");
         }
         let limits = Limits::from_env(&env);
         Self {
