@@ -53,9 +53,14 @@ pub fn check_channel(
     target.keep_secrets(current);
     match &target {
         Target::Demo => Ok(()),
-        Target::Webhook { url, .. } => guard::check_outbound(url, allow)
-            .map(|_| ())
-            .map_err(|e| invalid(format!("url: {}", e.message()))),
+        // The address is the guard's to refuse; a URL of the wrong shape (not http(s), not a
+        // URL) is left to the core, which refuses it as `invalid_request` on every runtime.
+        Target::Webhook { url, .. } => match guard::check_outbound(url, allow) {
+            Err(e @ (guard::GuardError::PrivateAddress | guard::GuardError::Credentials)) => {
+                Err(invalid(format!("url: {}", e.message())))
+            }
+            _ => Ok(()),
+        },
         Target::Shopify(f) => {
             let t = shopify(f)?;
             t.api(allow)
