@@ -491,9 +491,16 @@ impl Stale<'_> {
 }
 
 /// Delivers one WooCommerce channel's due listings: batches of at most 100 per endpoint; an
-/// item refused inside a 200 fails alone. A variation needs its parent product, which this
-/// first wiring does not learn yet: listings are simple products (README, "Left").
-pub async fn push_woo(fields: &AdapterFields, attempts: &[&Attempt], allow: bool) -> Vec<Delivery> {
+/// item refused inside a 200 fails alone. A variation is pushed through its parent, which
+/// discovery keeps in `channel_facts` (a variation linked by hand and never discovered is
+/// pushed as a product, and WooCommerce refuses it: that listing's failure).
+pub async fn push_woo(
+    fields: &AdapterFields,
+    channel: &str,
+    attempts: &[&Attempt],
+    allow: bool,
+    sql: &SqlStorage,
+) -> Vec<Delivery> {
     let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
     let api = match woo(fields).and_then(|t| {
         t.api(allow)
@@ -509,7 +516,8 @@ pub async fn push_woo(fields: &AdapterFields, attempts: &[&Attempt], allow: bool
             Some(id) => {
                 updates.push(StockUpdate {
                     id,
-                    parent_id: None,
+                    // A variation's parent, as discovery found it (`channel_facts.item`).
+                    parent_id: facts_get(sql, channel, a.key.listing.as_str()).item,
                     quantity: a.quantity.get().max(0) as u64,
                 });
                 which.push(i);
@@ -755,4 +763,213 @@ pub fn heard_order(sql: &SqlStorage, channel: &ChannelId, lines: &[OrderLineIn])
             facts_put(sql, channel.as_str(), listing.as_str(), &f);
         }
     }
+}
+
+// ----- discovery ------------------------------------------------------------------------------
+
+use stocksync_channels::listing::{DiscoveredListing, ListingAddress};
+use stocksync_core::{Mapping, Sku};
+
+/// Pages one discovery reads inside its request (250 Shopify variants or 100 WooCommerce
+/// products a page): 10,000 variants are 40 pages. A bigger catalogue answers with what it
+/// read and `complete: false` (a background job is left: README "Left").
+pub const DISCOVER_MAX_PAGES: usize = 200;
+/// The longest a discovery waits for a throttled channel, in all.
+const DISCOVER_MAX_WAIT_MS: u64 = 20_000;
+
+/// The catalogue as read, and whether all of it was.
+pub struct Catalogue {
+    pub listings: Vec<DiscoveredListing>,
+    pub skipped: usize,
+    pub complete: bool,
+}
+
+fn unavailable(f: &CallFailure) -> ApiError {
+    let d = call_failed(f);
+    let why = match d {
+        Delivery::Failed(w) | Delivery::Later { why: w, .. } => w,
+        Delivery::Done => String::new(),
+    };
+    ApiError::new(
+        502,
+        "channel_unavailable",
+        format!("reading the catalogue: {why}"),
+    )
+}
+
+/// Reads a real channel's catalogue page by page (Shopify `productVariants`, WooCommerce
+/// products then each variable product's variations), waiting out throttling.
+pub async fn read_catalogue(target: &Target, allow: bool) -> Result<Catalogue, ApiError> {
+    let mut listings = Vec::new();
+    let mut skipped = 0;
+    let mut waited = 0u64;
+    let mut wait = |f: &CallFailure| -> Option<u64> {
+        let ms = match f {
+            CallFailure::Throttled { wait_ms } => *wait_ms,
+            CallFailure::InProgress => 1_000,
+            _ => return None,
+        };
+        waited += ms;
+        (waited <= DISCOVER_MAX_WAIT_MS).then_some(ms)
+    };
+    match target {
+        Target::Shopify(f) => {
+            let api = shopify(f)?
+                .api(allow)
+                .map_err(|e| invalid(format!("shopify target: {}", e.message())))?;
+            let mut cursor: Option<String> = None;
+            for _ in 0..DISCOVER_MAX_PAGES {
+                let req = shopify::build_variants_page(&api, cursor.as_deref());
+                let a = send(&req)
+                    .await
+                    .map_err(|e| ApiError::new(502, "channel_unavailable", e))?;
+                match shopify::parse_variants_page(a.status, a.headers.as_slice(), &a.body) {
+                    Ok(page) => {
+                        listings.extend(page.listings);
+                        skipped += page.skipped;
+                        cursor = page.next_cursor;
+                        if cursor.is_none() {
+                            return Ok(Catalogue {
+                                listings,
+                                skipped,
+                                complete: true,
+                            });
+                        }
+                    }
+                    Err(f) => match wait(&f) {
+                        Some(ms) => Delay::from(Duration::from_millis(ms)).await,
+                        None => return Err(unavailable(&f)),
+                    },
+                }
+            }
+        }
+        Target::Woocommerce(f) => {
+            let api = woo(f)?
+                .api(allow)
+                .map_err(|e| invalid(format!("woocommerce target: {}", e.message())))?;
+            let mut walk = woo_codec::CatalogueWalk::new(api);
+            for _ in 0..DISCOVER_MAX_PAGES {
+                let Some(req) = walk.next_request() else {
+                    return Ok(Catalogue {
+                        listings,
+                        skipped,
+                        complete: true,
+                    });
+                };
+                let a = send(&req)
+                    .await
+                    .map_err(|e| ApiError::new(502, "channel_unavailable", e))?;
+                match walk.handle(a.status, a.headers.as_slice(), &a.body) {
+                    Ok(page) => {
+                        listings.extend(page.listings);
+                        skipped += page.skipped;
+                    }
+                    Err(f) => match wait(&f) {
+                        Some(ms) => Delay::from(Duration::from_millis(ms)).await,
+                        None => return Err(unavailable(&f)),
+                    },
+                }
+            }
+            if walk.is_done() {
+                return Ok(Catalogue {
+                    listings,
+                    skipped,
+                    complete: true,
+                });
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                400,
+                "invalid_request",
+                "only Shopify and WooCommerce channels have a catalogue to discover",
+            ))
+        }
+    }
+    Ok(Catalogue {
+        listings,
+        skipped,
+        complete: false,
+    })
+}
+
+/// A discovered listing left unlinked: its id and channel SKU.
+pub type Unmatched = (String, Option<String>);
+
+/// Keeps each discovered listing's channel address (Shopify's inventory item, a WooCommerce
+/// variation's parent) and chooses the links to make: a listing whose channel SKU is a hub
+/// sku and that is not linked yet. Answers (mappings to apply, unmatched listings).
+pub fn plan_links(
+    sql: &SqlStorage,
+    channel: &ChannelId,
+    found: &[DiscoveredListing],
+) -> worker::Result<(Vec<Mapping>, Vec<Unmatched>)> {
+    for d in found {
+        let item = match d.address {
+            ListingAddress::ShopifyItem { inventory_item_id } => Some(inventory_item_id),
+            ListingAddress::WooVariation { parent_id } => Some(parent_id),
+            ListingAddress::WooProduct => None,
+        };
+        let mut f = facts_get(sql, channel.as_str(), &d.listing);
+        if f.item != item {
+            f.item = item;
+            facts_put(sql, channel.as_str(), &d.listing, &f);
+        }
+    }
+    let mut links = Vec::new();
+    let mut unmatched = Vec::new();
+    for chunk in found.chunks(500) {
+        let skus: Vec<&str> = chunk.iter().filter_map(|d| d.sku.as_deref()).collect();
+        let ids: Vec<&str> = chunk.iter().map(|d| d.listing.as_str()).collect();
+        let known: std::collections::HashSet<String> = column(
+            sql,
+            "SELECT sku FROM items WHERE sku IN (SELECT value FROM json_each(?))",
+            vec![serde_json::to_string(&skus).unwrap_or_default().into()],
+        )?;
+        let linked: std::collections::HashSet<String> = column(
+            sql,
+            "SELECT listing FROM listings WHERE channel = ? AND sku IS NOT NULL AND listing IN (SELECT value FROM json_each(?))",
+            vec![
+                channel.as_str().into(),
+                serde_json::to_string(&ids).unwrap_or_default().into(),
+            ],
+        )?;
+        for d in chunk {
+            if linked.contains(&d.listing) {
+                continue;
+            }
+            let link = d.sku.as_ref().filter(|s| known.contains(*s)).and_then(|s| {
+                Some((
+                    Sku::new(s.clone()).ok()?,
+                    ListingId::new(d.listing.clone()).ok()?,
+                ))
+            });
+            match link {
+                Some((sku, listing)) => links.push(Mapping {
+                    channel: channel.clone(),
+                    listing,
+                    sku,
+                    pack: None,
+                    ignore_sync: false,
+                    rules: Default::default(),
+                }),
+                None => unmatched.push((d.listing.clone(), d.sku.clone())),
+            }
+        }
+    }
+    Ok((links, unmatched))
+}
+
+fn column(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> worker::Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for row in sql.exec(query, args)?.raw() {
+        if let Some(SqlStorageValue::String(s)) = row?.into_iter().next() {
+            out.insert(s);
+        }
+    }
+    Ok(out)
 }

@@ -138,7 +138,9 @@ pub async fn deliver(attempts: &[Attempt], env: &Env, sql: &worker::SqlStorage) 
                 let now = now_ms().max(0) as u64;
                 crate::adapters::push_shopify(f, channel, &group, allow, sql, now).await
             }
-            Some(Target::Woocommerce(f)) => crate::adapters::push_woo(f, &group, allow).await,
+            Some(Target::Woocommerce(f)) => {
+                crate::adapters::push_woo(f, channel, &group, allow, sql).await
+            }
             _ => vec![],
         };
         for (&i, r) in idx.iter().zip(results) {

@@ -191,6 +191,35 @@ impl Ledger {
                     }
                 };
             }
+            Route::ChannelDiscover(channel) => {
+                let target = self
+                    .with_hub(|hub| hub.channel(channel).map(|c| c.target.clone()))?
+                    .ok_or_else(|| {
+                        ApiError::core(ErrorCode::UnknownChannel, format!("no channel {channel:?}"))
+                    })?;
+                let allow = crate::adapters::allow_private(&self.env);
+                let found = crate::adapters::read_catalogue(&target, allow).await?;
+                let (links, unmatched) =
+                    crate::adapters::plan_links(&self.sql(), channel, &found.listings)?;
+                let linked = links.len();
+                if !links.is_empty() {
+                    self.bulk_mappings(links, None).await?;
+                }
+                let shown: Vec<serde_json::Value> = unmatched
+                    .iter()
+                    .take(1_000)
+                    .map(|(l, s)| serde_json::json!({"listing": l, "sku": s}))
+                    .collect();
+                return http::ok(&serde_json::json!({
+                    "channel": channel,
+                    "listings": found.listings.len(),
+                    "linked": linked,
+                    "unmatched": unmatched.len(),
+                    "unmatched_listings": shown,
+                    "skipped": found.skipped,
+                    "complete": found.complete,
+                }));
+            }
             Route::MappingsPut if !detail(&url) => {
                 let (rows, lines) = routes::mappings_with_lines(&body)?;
                 return self.bulk_mappings(rows, lines).await;

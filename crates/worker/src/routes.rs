@@ -32,6 +32,8 @@ pub enum Route {
     OrderPlace,
     /// `POST /v1/channels/{id}/inbound`: the channel's own webhooks, signed by the channel.
     ChannelInbound(ChannelId),
+    /// `POST /v1/channels/{id}/discover`: read the channel's catalogue, link by SKU.
+    ChannelDiscover(ChannelId),
     OrderCancel(ChannelId, OrderRef),
     OrderShip(ChannelId, OrderRef),
     Sync,
@@ -115,6 +117,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["channels", c] => match m {
             Put => Ok(Route::ChannelPut(channel(c)?)),
             _ => wrong("PUT"),
+        },
+        ["channels", c, "discover"] => match m {
+            Post => Ok(Route::ChannelDiscover(channel(c)?)),
+            _ => wrong("POST"),
         },
         ["channels", c, "inbound"] => match m {
             Post => Ok(Route::ChannelInbound(channel(c)?)),
@@ -228,6 +234,7 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
         | Route::MappingGet(..)
         | Route::Sync
         | Route::ChannelInbound(_)
+        | Route::ChannelDiscover(_)
         | Route::Stats
         | Route::Job(_)
         | Route::Preview

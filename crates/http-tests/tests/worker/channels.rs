@@ -212,7 +212,16 @@ fn a_shopify_sale_heard_late_after_a_sale_elsewhere_converges() {
 
 #[test]
 fn a_throttled_shopify_is_waited_for_not_hammered() {
-    let s = shop("channels-throttle", 20, ShopifyConfig::default());
+    // A slow bucket (20 points/s), so the drained bucket cannot refill to a mutation's 10
+    // points before the hub's call.
+    let s = shop(
+        "channels-throttle",
+        20,
+        ShopifyConfig {
+            restore_rate: 20.0,
+            ..ShopifyConfig::default()
+        },
+    );
     // Empty the fake's bucket: the next mutation is THROTTLED; the hub waits for the refill.
     s.shopify.drain_bucket(0.0);
     s.api.ok(
@@ -286,4 +295,67 @@ fn an_outage_then_recovery_delivers_the_latest_number() {
     s.shopify.set_down(false);
     s.woo.set_down(false);
     settle(&s, 6, 6);
+}
+
+#[test]
+fn discovery_of_a_10000_variant_store_links_by_sku_and_pushes() {
+    // A large plan's bucket: 40 pages of 250 variants cost thousands of points, which a
+    // Standard plan's 100 points/s would take minutes to allow (discovery waits, up to 20 s).
+    let s = shop(
+        "channels-discover",
+        5,
+        ShopifyConfig {
+            bucket_max: 20_000.0,
+            restore_rate: 10_000.0,
+            ..ShopifyConfig::default()
+        },
+    );
+    s.shopify.add_variants(10_000, 1_000_000, "BIG-");
+    // Three of the store's skus are hub skus.
+    for i in [0, 4_321, 9_999] {
+        s.api.ok(
+            "PUT",
+            &format!("/v1/items/BIG-{i}"),
+            Some(json!({"levels": {"L1": 7}})),
+        );
+    }
+    let r = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    assert_eq!(r["listings"], 10_001, "{r}");
+    assert_eq!(r["linked"], 3, "{r}");
+    assert_eq!(
+        r["unmatched"], 9_997,
+        "already-linked and unknown skus: {r}"
+    );
+    assert_eq!(r["complete"], true, "{r}");
+    s.api.wait_synced(30 * SECS).unwrap();
+    for i in [0u64, 4_321, 9_999] {
+        assert_eq!(
+            s.shopify.available(1_000_000 + 500_000_000 + i),
+            Some(7),
+            "BIG-{i} pushed through its discovered inventory item"
+        );
+    }
+    // Discovering again links nothing new.
+    let again = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    assert_eq!(again["linked"], 0, "{again}");
+}
+
+#[test]
+fn discovery_finds_woocommerce_variations_and_pushes_them_through_their_parent() {
+    let s = shop("channels-woo-discover", 5, ShopifyConfig::default());
+    s.woo.add(400, WooKind::Variable, "TEE", 0);
+    s.woo
+        .add(401, WooKind::Variation { parent: 400 }, "TEE-S", 0);
+    s.woo
+        .add(402, WooKind::Variation { parent: 400 }, "TEE-M", 0);
+    s.api
+        .ok("PUT", "/v1/items/TEE-M", Some(json!({"levels": {"L1": 6}})));
+    let r = s.api.ok("POST", "/v1/channels/woo/discover", None);
+    assert_eq!(r["linked"], 1, "{r}");
+    s.api.wait_synced(15 * SECS).unwrap();
+    assert_eq!(
+        s.woo.stock(402),
+        Some(6),
+        "pushed through /products/400/variations/batch"
+    );
 }
