@@ -268,6 +268,12 @@ pub async fn push_shopify(
             continue;
         };
         let quantity = facts[i].drift.shaped(a.quantity.get(), now_ms);
+        if quantity != a.quantity.get() && facts[i].shown == Some(quantity) {
+            // Held back, and the channel already shows the held number: nothing to send until
+            // an order pays the hold (a new push) or it lapses.
+            out[i] = Some(held(&facts[i], now_ms));
+            continue;
+        }
         items.push(i);
         planned.push((
             a.seq,
@@ -313,7 +319,7 @@ pub async fn push_shopify(
                         ItemResult::Applied => {
                             facts[i].shown = Some(planned[j].1.quantity);
                             facts[i].drift.on_delivered();
-                            Some(Delivery::Done)
+                            Some(set(&facts[i], attempts[i], now_ms))
                         }
                         ItemResult::Stale => {
                             stale.push(j);
@@ -358,6 +364,28 @@ pub async fn push_shopify(
     out.into_iter()
         .map(|d| d.unwrap_or_else(|| Delivery::Failed("no result".into())))
         .collect()
+}
+
+/// The channel now shows `facts.shown`: delivered if that is the hub's number; otherwise a
+/// hold keeps it lower, and the push stays waiting (no attempt) until the hold lapses, when
+/// the hub's number goes out — or until an order pays it and plans a new push.
+fn set(facts: &Facts, a: &Attempt, now_ms: u64) -> Delivery {
+    if facts.shown == Some(a.quantity.get()) {
+        Delivery::Done
+    } else {
+        held(facts, now_ms)
+    }
+}
+
+fn held(facts: &Facts, now_ms: u64) -> Delivery {
+    let until = facts.drift.lapses_at_ms().unwrap_or(now_ms + 1_000);
+    Delivery::Later {
+        wait_ms: until.saturating_sub(now_ms).max(1_000),
+        why: format!(
+            "{} unit(s) held back: the channel lost them without an order the hub has heard of",
+            facts.drift.held
+        ),
+    }
 }
 
 struct Stale<'a> {
@@ -411,7 +439,7 @@ impl Stale<'_> {
                     StaleDecision::InSync { delivered } => {
                         facts[i].shown = Some(delivered);
                         facts[i].drift.on_delivered();
-                        out[i] = Some(Delivery::Done);
+                        out[i] = Some(set(&facts[i], self.attempts[i], self.now_ms));
                     }
                     StaleDecision::Resend {
                         quantity,
@@ -462,7 +490,7 @@ impl Stale<'_> {
                             ItemResult::Applied => {
                                 facts[i].shown = Some(resend[k].1.quantity);
                                 facts[i].drift.on_delivered();
-                                Delivery::Done
+                                set(&facts[i], self.attempts[i], self.now_ms)
                             }
                             // Moved again between the read and the resend: an attempt, so the
                             // retry policy bounds it (never a loop).

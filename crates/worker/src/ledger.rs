@@ -172,8 +172,7 @@ impl Ledger {
                     }
                     crate::adapters::Inbound::Apply(event) => {
                         // A new order from the channel pays the stale rule's holds of its
-                        // listings (a duplicate pays nothing): checked before the change, with
-                        // no await between.
+                        // listings (a duplicate pays nothing).
                         let placed = match &event {
                             Event::OrderPlaced { order } => self
                                 .with_working_set(|hub, st| {
@@ -183,11 +182,12 @@ impl Ledger {
                                 .then(|| order.lines.clone()),
                             _ => None,
                         };
-                        let reply = self.change(event).await?;
-                        if let Some(lines) = placed.filter(|_| reply.status_code() < 300) {
+                        // Paid before the change: its pushes may be delivered by the alarm
+                        // while the change is still answering, and must see the paid hold.
+                        if let Some(lines) = placed {
                             crate::adapters::heard_order(&self.sql(), channel, &lines);
                         }
-                        Ok(reply)
+                        self.change(event).await
                     }
                 };
             }
