@@ -171,22 +171,7 @@ impl Ledger {
                         http::ok(&serde_json::json!({ "ok": true, "changed": false, "what": what }))
                     }
                     crate::adapters::Inbound::Apply(event) => {
-                        // A new order from the channel pays the stale rule's holds of its
-                        // listings (a duplicate pays nothing).
-                        let placed = match &event {
-                            Event::OrderPlaced { order } => self
-                                .with_working_set(|hub, st| {
-                                    hub.prefetch(&event, st)?;
-                                    Ok(hub.order(&order.channel, &order.order).is_none())
-                                })?
-                                .then(|| order.lines.clone()),
-                            _ => None,
-                        };
-                        // Paid before the change: its pushes may be delivered by the alarm
-                        // while the change is still answering, and must see the paid hold.
-                        if let Some(lines) = placed {
-                            crate::adapters::heard_order(&self.sql(), channel, &lines);
-                        }
+                        self.pay_holds(&event)?;
                         self.change(event).await
                     }
                 };
@@ -246,6 +231,7 @@ impl Ledger {
                     ));
                 }
             }
+            self.pay_holds(&event)?;
             return self.change(event).await;
         }
         match route {
@@ -281,7 +267,23 @@ impl Ledger {
                 self.preview(request).map(|p| http::ok(&p))?
             }
             Route::Export => self.export(&url, req.headers().get("Accept")?),
-            Route::Import => self.import(body.json()?).await,
+            Route::Import => {
+                let snapshot: Snapshot = body.json()?;
+                // Targets are checked as a PUT checks them (with the secrets the hub keeps).
+                for (id, channel) in &snapshot.channels {
+                    let current = self.with_hub(|hub| hub.channel(id).map(|c| c.target.clone()))?;
+                    crate::adapters::check_channel(channel, current.as_ref(), &self.env).map_err(
+                        |e| {
+                            ApiError::new(
+                                e.status,
+                                &e.code,
+                                format!("channel {id:?}: {}", e.message),
+                            )
+                        },
+                    )?;
+                }
+                self.import(snapshot).await
+            }
             Route::DemoGet(channel, listing) => self.demo(channel, listing, None).await,
             Route::DemoPut(channel, listing) => {
                 let edit: DemoEdit = body.json()?;
@@ -293,6 +295,30 @@ impl Ledger {
             }
             _ => Err(ApiError::internal("route without a handler")),
         }
+    }
+
+    /// A new order from a Shopify or WooCommerce channel (its webhook, or `POST /v1/orders`
+    /// naming it) pays the stale rule's holds of its listings; a duplicate pays nothing. Paid
+    /// before the change: the alarm may deliver the order's pushes while the change is still
+    /// answering, and they must see the paid hold.
+    fn pay_holds(&self, event: &Event) -> std::result::Result<(), ApiError> {
+        let Event::OrderPlaced { order } = event else {
+            return Ok(());
+        };
+        let new = self.with_working_set(|hub, st| {
+            let adapter = hub
+                .channel(&order.channel)
+                .is_some_and(|c| c.target.adapter().is_some());
+            if !adapter {
+                return Ok(false);
+            }
+            hub.prefetch(event, st)?;
+            Ok(hub.order(&order.channel, &order.order).is_none())
+        })?;
+        if new {
+            crate::adapters::heard_order(&self.sql(), &order.channel, &order.lines);
+        }
+        Ok(())
     }
 
     /// The tenant this object serves (its name), kept for the alarm's KV writes.

@@ -105,6 +105,13 @@ fn adapter_targets_are_validated_and_their_secrets_kept_and_never_shown() {
     }
     assert!(full.contains("gid://shopify/Location/8"), "{full}");
 
+    // An import is checked as a PUT is: a bad target refuses the whole import.
+    let mut bad = api.export();
+    bad["channels"]["shop"]["target"]["shop"] = json!("not-a-shop");
+    let r = api.send("POST", "/v1/import", Body::Json(bad), &[]);
+    assert_eq!(r.code().as_deref(), Some("invalid_target"), "{}", r.body);
+    assert!(api.export().to_string().contains("mugs.myshopify.com"));
+
     // A redacted export imports back with the hub's secrets.
     let redacted = api.ok("GET", "/v1/export", None);
     api.ok("POST", "/v1/import", Some(redacted));
