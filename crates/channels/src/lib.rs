@@ -44,7 +44,6 @@ pub mod order;
 pub mod push;
 pub mod shopify;
 pub mod signature;
-pub mod stale;
 pub mod target;
 pub mod woo;
 

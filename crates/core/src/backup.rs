@@ -9,7 +9,6 @@
 //! the channel last received).
 
 use alloc::collections::BTreeSet;
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{err, Error, ErrorCode};
 use crate::hub::Hub;
 use crate::ids::{ChannelId, ListingKey, LocationId, Sku};
-use crate::model::{Channel, ItemBody, Link, Location, Mapping, Order, Target};
+use crate::model::{Channel, ItemBody, Link, Location, Mapping, Order};
 use crate::plan::Outcome;
 use crate::snapshot::{AdjustmentRecord, ListingRecord, SNAPSHOT_VERSION};
 use crate::store::Store;
@@ -163,16 +162,9 @@ impl Hub {
                 out = self.apply(crate::Event::LocationPut { id, location })?;
             }
             BackupLine::Channel { id, mut channel } => {
-                if let Target::Webhook { secret: None, .. } = &channel.target {
-                    let kept = self
-                        .channels
-                        .get(&id)
-                        .and_then(|c| c.target.secret())
-                        .map(ToString::to_string);
-                    if let Target::Webhook { secret, .. } = &mut channel.target {
-                        *secret = kept;
-                    }
-                }
+                channel
+                    .target
+                    .keep_secrets(self.channels.get(&id).map(|c| &c.target));
                 // Its listings come later in the stream and are planned one by one.
                 self.put_channel(id, channel, false, &mut out)?;
                 out.recompute = None;

@@ -43,6 +43,7 @@ mod qty;
 mod rules;
 mod snapshot;
 mod sorted;
+pub mod stale;
 mod store;
 #[cfg(feature = "backed")]
 mod summary;
@@ -60,9 +61,9 @@ pub use ids::{
     AdjustRef, ChannelId, ListingId, ListingKey, LocationId, OrderRef, Sku, MAX_ID_BYTES,
 };
 pub use model::{
-    Adjust, Channel, Component, ItemBody, Link, Listing, Location, Mapping, Order, OrderLine,
-    OrderLineIn, OrderStatus, Pending, PlaceOrder, Pooling, Reservation, RuleOverrides, Rules,
-    SyncState, Target,
+    AdapterFields, Adjust, Channel, Component, ItemBody, Link, Listing, Location, Mapping, Order,
+    OrderLine, OrderLineIn, OrderStatus, Pending, PlaceOrder, Pooling, Reservation, RuleOverrides,
+    Rules, SyncState, Target, SECRET_FIELDS,
 };
 pub use plan::{
     Dirty, Explain, Hold, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,

@@ -131,10 +131,11 @@ impl RuleOverrides {
     }
 }
 
-/// Where a channel's pushes go. Tagged by `"kind"`; deserialized by hand in [`crate::tagged`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Where a channel's pushes go. Tagged by `"kind"`; serialized and deserialized by hand in
+/// [`crate::tagged`] (serde's derive for a tagged enum costs the browser package kilobytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", ts(tag = "kind", rename_all = "snake_case"))]
 pub enum Target {
     /// The built-in simulated marketplace (`/v1/demo/{channel}/{listing}`).
     Demo,
@@ -143,21 +144,113 @@ pub enum Target {
         url: String,
         /// Signs what is sent and verifies order triggers this channel signs. Never echoed by
         /// `GET /v1/channels`; left out of a `PUT`, the channel keeps the secret it had.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(optional))]
         secret: Option<String>,
     },
+    /// A Shopify store (SPEC §9): `shop`, `location_id`, `api_version`, `access_token`,
+    /// `webhook_secret`, `endpoint`.
+    Shopify(AdapterFields),
+    /// A WooCommerce shop (SPEC §9): `site`, `consumer_key`, `consumer_secret`,
+    /// `webhook_secret`, `endpoint`.
+    Woocommerce(AdapterFields),
+}
+
+/// A real channel's target fields, as the core knows them: names and text values, sorted by
+/// name. The core checks only that the names are the kind's and the required ones are there;
+/// what the values mean (a shop domain, an address the outbound guard allows) is the worker's
+/// to check with `stocksync-channels`, which the core and the browser package do not link
+/// (ARCHITECTURE.md, "Adapter targets in the core"). The core redacts, keeps and compares the
+/// secrets by name ([`SECRET_FIELDS`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AdapterFields(
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string>"))] pub Vec<(String, String)>,
+);
+
+/// Adapter target fields that are secrets: never echoed, never in KV, redacted in exports.
+pub const SECRET_FIELDS: &[&str] = &[
+    "access_token",
+    "consumer_key",
+    "consumer_secret",
+    "webhook_secret",
+];
+
+/// The fields a Shopify target may carry, sorted by name; `SHOPIFY_REQUIRED` of them must.
+pub const SHOPIFY_FIELDS: &[&str] = &[
+    "access_token",
+    "api_version",
+    "endpoint",
+    "location_id",
+    "shop",
+    "webhook_secret",
+];
+pub const SHOPIFY_REQUIRED: &[&str] = &["api_version", "location_id", "shop"];
+/// The fields a WooCommerce target may carry, sorted by name; `site` must.
+pub const WOO_FIELDS: &[&str] = &[
+    "consumer_key",
+    "consumer_secret",
+    "endpoint",
+    "site",
+    "webhook_secret",
+];
+pub const WOO_REQUIRED: &[&str] = &["site"];
+
+impl AdapterFields {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Without feature `backed` (the browser package, which only ever holds redacted
+    /// exports) this is a copy: a quarter of a kilobyte of its size budget.
+    fn without_secrets(&self) -> AdapterFields {
+        #[cfg(feature = "backed")]
+        let f = AdapterFields(
+            self.0
+                .iter()
+                .filter(|(k, _)| !SECRET_FIELDS.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        );
+        #[cfg(not(feature = "backed"))]
+        let f = self.clone();
+        f
+    }
+
+    /// Takes every secret this target leaves out from `old`, keeping the fields sorted by name
+    /// (by insertion: a sort would cost the browser package a kilobyte). Only the worker's hub
+    /// holds secrets to keep (feature `backed`).
+    #[cfg(feature = "backed")]
+    fn keep(&mut self, old: &AdapterFields) {
+        for (k, v) in &old.0 {
+            if SECRET_FIELDS.contains(&k.as_str()) && self.get(k).is_none() {
+                let at = self.0.iter().take_while(|(n, _)| n < k).count();
+                self.0.insert(at, (k.clone(), v.clone()));
+            }
+        }
+    }
 }
 
 impl Target {
+    /// The secret that signs and verifies `X-Stocksync-Signature` (webhook targets only).
     pub fn secret(&self) -> Option<&str> {
         match self {
             Target::Webhook { secret, .. } => secret.as_deref(),
-            Target::Demo => None,
+            _ => None,
         }
     }
 
-    /// The same target with its secret removed, for showing.
+    /// A real channel's fields.
+    pub fn adapter(&self) -> Option<&AdapterFields> {
+        match self {
+            Target::Shopify(f) | Target::Woocommerce(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The same target with its secrets removed, for showing.
     pub fn redacted(&self) -> Target {
         match self {
             Target::Webhook { url, .. } => Target::Webhook {
@@ -165,6 +258,26 @@ impl Target {
                 secret: None,
             },
             Target::Demo => Target::Demo,
+            Target::Shopify(f) => Target::Shopify(f.without_secrets()),
+            Target::Woocommerce(f) => Target::Woocommerce(f.without_secrets()),
+        }
+    }
+
+    /// Fills every secret this target leaves out from `old`, the channel's current target,
+    /// when it is of the same kind: a `PUT` of a fetched (redacted) channel, or the import of a
+    /// redacted export, keeps the secrets the hub has.
+    pub fn keep_secrets(&mut self, old: Option<&Target>) {
+        match (self, old) {
+            (
+                Target::Webhook {
+                    secret: s @ None, ..
+                },
+                Some(Target::Webhook { secret, .. }),
+            ) => s.clone_from(secret),
+            #[cfg(feature = "backed")]
+            (Target::Shopify(f), Some(Target::Shopify(o)))
+            | (Target::Woocommerce(f), Some(Target::Woocommerce(o))) => f.keep(o),
+            _ => {}
         }
     }
 }

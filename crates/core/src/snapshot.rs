@@ -5,7 +5,7 @@
 //! never disagree (SPEC §7.2).
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -285,17 +285,8 @@ impl Hub {
     /// secret the snapshot leaves out (a redacted export) keeps the secret it has here.
     pub fn import(&mut self, mut s: Snapshot) -> Result<Outcome, Error> {
         for (id, c) in &mut s.channels {
-            if let crate::model::Target::Webhook {
-                secret: secret @ None,
-                ..
-            } = &mut c.target
-            {
-                *secret = self
-                    .channels
-                    .get(id)
-                    .and_then(|c| c.target.secret())
-                    .map(ToString::to_string);
-            }
+            c.target
+                .keep_secrets(self.channels.get(id).map(|c| &c.target));
         }
         if let Some((id, _)) = s
             .channels

@@ -15,7 +15,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::events::Event;
-use crate::model::Target;
+use crate::model::{
+    AdapterFields, Target, SHOPIFY_FIELDS, SHOPIFY_REQUIRED, WOO_FIELDS, WOO_REQUIRED,
+};
 
 /// The fields of one tagged object, taken one by one.
 struct Fields<E> {
@@ -31,11 +33,7 @@ impl<E: serde::de::Error> Fields<E> {
         let mut map = Map::<String, Value>::deserialize(d)?;
         let name = match map.remove(tag) {
             Some(Value::String(s)) => s,
-            Some(_) => {
-                return Err(E::custom(alloc::format!(
-                    "invalid type: \"{tag}\" must be a string"
-                )))
-            }
+            Some(_) => return Err(not_text(tag)),
             None => return Err(E::missing_field(tag)),
         };
         Ok((
@@ -64,12 +62,54 @@ impl<E: serde::de::Error> Fields<E> {
         }
     }
 
+    /// A real channel's fields: each one of `names` and text, the first `required` present.
+    fn adapter(
+        self,
+        names: &'static [&'static str],
+        required: &'static [&'static str],
+    ) -> Result<AdapterFields, E> {
+        adapter_fields(self.map, names, required).map_err(|e| match e {
+            (name, Some(k)) if k.is_empty() => not_text(name),
+            (_, Some(k)) => E::unknown_field(&k, names),
+            (name, None) => E::missing_field(name),
+        })
+    }
+
     /// Refuses whatever field is left over.
     fn done<V>(self, value: V, expected: &'static [&'static str]) -> Result<V, E> {
         match self.map.keys().next() {
             Some(k) => Err(E::unknown_field(k, expected)),
             None => Ok(value),
         }
+    }
+}
+
+fn not_text<E: serde::de::Error>(field: &str) -> E {
+    E::custom(alloc::format!("invalid type: \"{field}\" must be a string"))
+}
+
+/// Not generic over the deserializer, so compiled once: the error is (field, 0 missing /
+/// 1 unknown / 2 not text).
+fn adapter_fields(
+    mut map: Map<String, Value>,
+    names: &'static [&'static str],
+    required: &'static [&'static str],
+) -> Result<AdapterFields, (&'static str, Option<String>)> {
+    // By `remove`, as the other tagged types read: no map iterator to compile. `names` is
+    // sorted, so the fields come out sorted by name. The error: `(name, None)` missing,
+    // `(name, Some(""))` not text, `(_, Some(unknown))` a field the kind does not have.
+    let mut fields = alloc::vec::Vec::new();
+    for name in names {
+        match map.remove(*name) {
+            Some(Value::String(s)) => fields.push((String::from(*name), s)),
+            Some(_) => return Err((name, Some(String::new()))),
+            None if required.contains(name) => return Err((name, None)),
+            None => {}
+        }
+    }
+    match map.keys().next() {
+        Some(k) => Err(("", Some(k.clone()))),
+        None => Ok(AdapterFields(fields)),
     }
 }
 
@@ -186,6 +226,32 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
+impl serde::Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (kind, fields): (&str, &[(String, String)]) = match self {
+            Target::Demo => ("demo", &[]),
+            Target::Webhook { url, secret } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("kind", "webhook")?;
+                m.serialize_entry("url", url)?;
+                if let Some(secret) = secret {
+                    m.serialize_entry("secret", secret)?;
+                }
+                return m.end();
+            }
+            Target::Shopify(f) => ("shopify", &f.0),
+            Target::Woocommerce(f) => ("woocommerce", &f.0),
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", kind)?;
+        for (k, v) in fields {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Target, D::Error> {
         let (kind, mut f) = Fields::read(d, "kind")?;
@@ -198,7 +264,14 @@ impl<'de> Deserialize<'de> for Target {
                 };
                 f.done(t, &["kind", "url", "secret"])
             }
-            other => Err(D::Error::unknown_variant(other, &["demo", "webhook"])),
+            "shopify" => f
+                .adapter(SHOPIFY_FIELDS, SHOPIFY_REQUIRED)
+                .map(Target::Shopify),
+            "woocommerce" => f.adapter(WOO_FIELDS, WOO_REQUIRED).map(Target::Woocommerce),
+            other => Err(D::Error::unknown_variant(
+                other,
+                &["demo", "webhook", "shopify", "woocommerce"],
+            )),
         }
     }
 }

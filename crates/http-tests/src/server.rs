@@ -59,6 +59,8 @@ pub fn fast_retry_vars() -> Vec<(String, String)> {
         TINY_STORAGE[1],
         TINY_STORAGE[2],
         ("ALLOW_TENANT_HEADER", "1"),
+        // The test receivers and channel fakes listen on 127.0.0.1.
+        ("ALLOW_PRIVATE_TARGETS", "1"),
         ("RETRY_BASE_MS", "40"),
         ("RETRY_MAX_MS", "320"),
         ("RETRY_MAX_ATTEMPTS", "6"),

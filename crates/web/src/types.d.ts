@@ -11,6 +11,16 @@ export interface StocksyncError extends Error {
 }
 
 /**
+ * A real channel's target fields, as the core knows them: names and text values, sorted by
+ * name. The core checks only that the names are the kind's and the required ones are there;
+ * what the values mean (a shop domain, an address the outbound guard allows) is the worker's
+ * to check with `stocksync-channels`, which the core and the browser package do not link
+ * (ARCHITECTURE.md, "Adapter targets in the core"). The core redacts, keeps and compares the
+ * secrets by name ([`SECRET_FIELDS`]).
+ */
+export type AdapterFields = Record<string, string>;
+
+/**
  * `POST /v1/items/{sku}/adjust`.
  */
 export type Adjust = { location: LocationId, 
@@ -527,14 +537,15 @@ export type StockLine = { sku: Sku, location: LocationId, on_hand: number, reser
 export type SyncStatus = "in_sync" | "pending" | "failing" | "not_eligible";
 
 /**
- * Where a channel's pushes go. Tagged by `"kind"`; deserialized by hand in [`crate::tagged`].
+ * Where a channel's pushes go. Tagged by `"kind"`; serialized and deserialized by hand in
+ * [`crate::tagged`] (serde's derive for a tagged enum costs the browser package kilobytes).
  */
 export type Target = { "kind": "demo" } | { "kind": "webhook", url: string, 
 /**
  * Signs what is sent and verifies order triggers this channel signs. Never echoed by
  * `GET /v1/channels`; left out of a `PUT`, the channel keeps the secret it had.
  */
-secret?: string, };
+secret?: string, } | { "kind": "shopify" } & AdapterFields | { "kind": "woocommerce" } & AdapterFields;
 
 /**
  * Something a merchant should see before applying a change.

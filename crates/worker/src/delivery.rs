@@ -37,6 +37,30 @@ pub struct Attempt {
     pub attempt: u32,
     pub sku: Option<Sku>,
     pub target: Option<Target>,
+    /// What the hub last delivered (Shopify's `changeFromQuantity`).
+    pub last_sent: Option<i64>,
+}
+
+/// How one attempt went.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// The channel shows the number: [`Event::PushDelivered`].
+    Done,
+    /// A failed attempt: [`Event::PushFailed`], retried under the policy.
+    Failed(String),
+    /// Not sent, or not applied, for a reason that is not the listing's failure (the channel
+    /// is pacing us, or another item of an all-or-nothing call was refused): due again after
+    /// `wait_ms`, no attempt counted, nothing reported to the core.
+    Later { wait_ms: u64, why: String },
+}
+
+impl From<Result<(), String>> for Delivery {
+    fn from(r: Result<(), String>) -> Delivery {
+        match r {
+            Ok(()) => Delivery::Done,
+            Err(e) => Delivery::Failed(e),
+        }
+    }
 }
 
 impl Attempt {
@@ -49,7 +73,9 @@ impl Attempt {
     ) -> Attempt {
         let sku = hub.mapping(&key).map(|m| m.sku);
         let target = hub.channel(&key.channel).map(|c| c.target.clone());
+        let last_sent = hub.last_sent(&key);
         Attempt {
+            last_sent,
             seq: pending.seq,
             quantity: pending.quantity,
             attempt: failed.saturating_add(1),
@@ -64,30 +90,66 @@ impl Attempt {
         matches!(self.target, Some(Target::Demo))
     }
 
-    /// The core event reporting how this attempt went.
-    pub fn result_event(&self, result: &Result<(), String>) -> Event {
+    /// The core event reporting how this attempt went (none when it is only due later).
+    pub fn result_event(&self, result: &Delivery) -> Option<Event> {
         let (channel, listing) = (self.key.channel.clone(), self.key.listing.clone());
-        match result {
-            Ok(()) => Event::PushDelivered {
+        Some(match result {
+            Delivery::Later { .. } => return None,
+            Delivery::Done => Event::PushDelivered {
                 channel,
                 listing,
                 seq: self.seq,
                 quantity: self.quantity,
             },
-            Err(error) => Event::PushFailed {
+            Delivery::Failed(error) => Event::PushFailed {
                 channel,
                 listing,
                 seq: self.seq,
                 attempt: self.attempt,
                 error: error.clone(),
             },
-        }
+        })
     }
 }
 
-/// Delivers every attempt (webhooks concurrently), in the same order.
-pub async fn deliver(attempts: &[Attempt]) -> Vec<Result<(), String>> {
-    join_all(attempts.iter().map(deliver_one)).await
+/// Delivers every attempt, in the same order: webhooks concurrently, each real channel's
+/// listings batched per channel ([`crate::adapters`]).
+pub async fn deliver(attempts: &[Attempt], env: &Env, sql: &worker::SqlStorage) -> Vec<Delivery> {
+    let allow = crate::adapters::allow_private(env);
+    let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
+    let mut plain = Vec::new();
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (i, a) in attempts.iter().enumerate() {
+        match &a.target {
+            Some(Target::Shopify(_) | Target::Woocommerce(_)) => {
+                groups.entry(a.key.channel.as_str()).or_default().push(i)
+            }
+            _ => plain.push(i),
+        }
+    }
+    let sent = join_all(plain.iter().map(|&i| deliver_one(&attempts[i]))).await;
+    for (&i, r) in plain.iter().zip(sent) {
+        out[i] = Some(r.into());
+    }
+    for (channel, idx) in groups {
+        let group: Vec<&Attempt> = idx.iter().map(|&i| &attempts[i]).collect();
+        let results = match &group[0].target {
+            Some(Target::Shopify(f)) => {
+                let now = now_ms().max(0) as u64;
+                crate::adapters::push_shopify(f, channel, &group, allow, sql, now).await
+            }
+            Some(Target::Woocommerce(f)) => {
+                crate::adapters::push_woo(f, channel, &group, allow, sql).await
+            }
+            _ => vec![],
+        };
+        for (&i, r) in idx.iter().zip(results) {
+            out[i] = Some(r);
+        }
+    }
+    out.into_iter()
+        .map(|d| d.unwrap_or_else(|| Delivery::Failed("not delivered".into())))
+        .collect()
 }
 
 async fn deliver_one(a: &Attempt) -> Result<(), String> {
@@ -99,6 +161,9 @@ async fn deliver_one(a: &Attempt) -> Result<(), String> {
         }) => webhook(url, secret, a).await,
         Some(Target::Webhook { secret: None, .. }) => {
             Err("the webhook has no secret to sign with".into())
+        }
+        Some(Target::Shopify(_) | Target::Woocommerce(_)) => {
+            Err("a real channel is delivered in its channel's batch".into())
         }
         None => Err(format!("channel {} no longer exists", a.key.channel)),
     }
@@ -206,9 +271,24 @@ pub enum Next {
     GiveUp,
 }
 
-pub fn next(hub: &Hub, key: &ListingKey, seq: u64, policy: &RetryPolicy, now_ms: i64) -> Next {
+pub fn next(
+    hub: &Hub,
+    key: &ListingKey,
+    seq: u64,
+    policy: &RetryPolicy,
+    now_ms: i64,
+    result: &Delivery,
+) -> Next {
     match hub.pending(key) {
         None => Next::Done,
+        // Paced by the channel, or not applied through no fault of its own: no attempt.
+        Some((p, _)) if p.seq == seq && matches!(result, Delivery::Later { .. }) => {
+            let wait = match result {
+                Delivery::Later { wait_ms, .. } => *wait_ms as i64,
+                _ => 0,
+            };
+            Next::At(now_ms + wait.max(50))
+        }
         // A newer number was planned while this one was in flight: send it now.
         Some((p, _)) if p.seq != seq => Next::At(now_ms),
         Some((_, attempts)) if policy.should_retry(attempts) => {

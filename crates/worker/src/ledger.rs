@@ -145,6 +145,7 @@ impl Ledger {
         self.ensure_loaded().await?;
         match auth.as_str() {
             "bearer" => {}
+            "channel" if matches!(route, Route::ChannelInbound(_)) => {}
             "signature" if route == Route::OrderPlace => {
                 let header = req.headers().get(SIGNATURE_HEADER)?.unwrap_or_default();
                 self.check_signature(&header, &body.bytes)?;
@@ -157,6 +158,53 @@ impl Ledger {
         }
 
         match &route {
+            Route::ChannelInbound(channel) => {
+                let target = self.with_hub(|hub| hub.channel(channel).map(|c| c.target.clone()))?;
+                let headers: Vec<(String, String)> = req.headers().entries().collect();
+                return match crate::adapters::inbound(
+                    channel,
+                    target.as_ref(),
+                    &headers,
+                    &body.bytes,
+                )? {
+                    crate::adapters::Inbound::Nothing(what) => {
+                        http::ok(&serde_json::json!({ "ok": true, "changed": false, "what": what }))
+                    }
+                    crate::adapters::Inbound::Apply(event) => {
+                        self.pay_holds(&event)?;
+                        self.change(event).await
+                    }
+                };
+            }
+            Route::ChannelDiscover(channel) => {
+                let target = self
+                    .with_hub(|hub| hub.channel(channel).map(|c| c.target.clone()))?
+                    .ok_or_else(|| {
+                        ApiError::core(ErrorCode::UnknownChannel, format!("no channel {channel:?}"))
+                    })?;
+                let allow = crate::adapters::allow_private(&self.env);
+                let found = crate::adapters::read_catalogue(&target, allow).await?;
+                let (links, unmatched) =
+                    crate::adapters::plan_links(&self.sql(), channel, &found.listings)?;
+                let linked = links.len();
+                if !links.is_empty() {
+                    self.bulk_mappings(links, None).await?;
+                }
+                let shown: Vec<serde_json::Value> = unmatched
+                    .iter()
+                    .take(1_000)
+                    .map(|(l, s)| serde_json::json!({"listing": l, "sku": s}))
+                    .collect();
+                return http::ok(&serde_json::json!({
+                    "channel": channel,
+                    "listings": found.listings.len(),
+                    "linked": linked,
+                    "unmatched": unmatched.len(),
+                    "unmatched_listings": shown,
+                    "skipped": found.skipped,
+                    "complete": found.complete,
+                }));
+            }
             Route::MappingsPut if !detail(&url) => {
                 let (rows, lines) = routes::mappings_with_lines(&body)?;
                 return self.bulk_mappings(rows, lines).await;
@@ -171,6 +219,10 @@ impl Ledger {
             _ => {}
         }
         if let Some(event) = routes::event(&route, &body)? {
+            if let Event::ChannelPut { id, channel } = &event {
+                let current = self.with_hub(|hub| hub.channel(id).map(|c| c.target.clone()))?;
+                crate::adapters::check_channel(channel, current.as_ref(), &self.env)?;
+            }
             if let Event::MappingsPut { mappings } = &event {
                 if mappings.len() > DETAIL_MAX {
                     return Err(ApiError::core(
@@ -179,6 +231,7 @@ impl Ledger {
                     ));
                 }
             }
+            self.pay_holds(&event)?;
             return self.change(event).await;
         }
         match route {
@@ -227,7 +280,23 @@ impl Ledger {
                 self.preview(request).map(|p| http::ok(&p))?
             }
             Route::Export => self.export(&url, req.headers().get("Accept")?),
-            Route::Import => self.import(body.json()?).await,
+            Route::Import => {
+                let snapshot: Snapshot = body.json()?;
+                // Targets are checked as a PUT checks them (with the secrets the hub keeps).
+                for (id, channel) in &snapshot.channels {
+                    let current = self.with_hub(|hub| hub.channel(id).map(|c| c.target.clone()))?;
+                    crate::adapters::check_channel(channel, current.as_ref(), &self.env).map_err(
+                        |e| {
+                            ApiError::new(
+                                e.status,
+                                &e.code,
+                                format!("channel {id:?}: {}", e.message),
+                            )
+                        },
+                    )?;
+                }
+                self.import(snapshot).await
+            }
             Route::DemoGet(channel, listing) => self.demo(channel, listing, None).await,
             Route::DemoPut(channel, listing) => {
                 let edit: DemoEdit = body.json()?;
@@ -239,6 +308,30 @@ impl Ledger {
             }
             _ => Err(ApiError::internal("route without a handler")),
         }
+    }
+
+    /// A new order from a Shopify or WooCommerce channel (its webhook, or `POST /v1/orders`
+    /// naming it) pays the stale rule's holds of its listings; a duplicate pays nothing. Paid
+    /// before the change: the alarm may deliver the order's pushes while the change is still
+    /// answering, and they must see the paid hold.
+    fn pay_holds(&self, event: &Event) -> std::result::Result<(), ApiError> {
+        let Event::OrderPlaced { order } = event else {
+            return Ok(());
+        };
+        let new = self.with_working_set(|hub, st| {
+            let adapter = hub
+                .channel(&order.channel)
+                .is_some_and(|c| c.target.adapter().is_some());
+            if !adapter {
+                return Ok(false);
+            }
+            hub.prefetch(event, st)?;
+            Ok(hub.order(&order.channel, &order.order).is_none())
+        })?;
+        if new {
+            crate::adapters::heard_order(&self.sql(), &order.channel, &order.lines);
+        }
+        Ok(())
     }
 
     /// The tenant this object serves (its name), kept for the alarm's KV writes.
@@ -798,20 +891,23 @@ impl Ledger {
             })?;
             // Other requests run while the pushes are out: the working set may be evicted, so
             // each result is prefetched again before the core records it.
-            let results = delivery::deliver(&attempts).await;
+            let results = delivery::deliver(&attempts, &self.env, &sql).await;
             let now = delivery::now_ms();
             self.with_working_set(|hub, st| {
                 let keys: Vec<ListingKey> = attempts.iter().map(|a| a.key.clone()).collect();
                 hub.prefetch_keys(&keys, &mut WarmStore::new(&sql))?;
                 let mut dirty = Dirty::default();
                 for (a, result) in attempts.iter().zip(&results) {
-                    let event = a.result_event(result);
-                    hub.prefetch(&event, st)?;
-                    match hub.apply(event) {
-                        Ok(out) => dirty.merge(out.dirty),
-                        Err(e) => worker::console_error!("recording delivery of {}: {e}", a.key),
+                    if let Some(event) = a.result_event(result) {
+                        hub.prefetch(&event, st)?;
+                        match hub.apply(event) {
+                            Ok(out) => dirty.merge(out.dirty),
+                            Err(e) => {
+                                worker::console_error!("recording delivery of {}: {e}", a.key)
+                            }
+                        }
                     }
-                    if result.is_ok() && a.is_demo() {
+                    if matches!(result, delivery::Delivery::Done) && a.is_demo() {
                         batch.demo.push(DemoWrite::Received {
                             channel: a.key.channel.to_string(),
                             listing: a.key.listing.to_string(),
@@ -819,7 +915,7 @@ impl Ledger {
                             seq: a.seq as i64,
                         });
                     }
-                    match delivery::next(hub, &a.key, a.seq, &policy, now) {
+                    match delivery::next(hub, &a.key, a.seq, &policy, now, result) {
                         Next::Done | Next::GiveUp => batch.undue.push(a.row_key.clone()),
                         Next::At(t) => batch.due.push((a.row_key.clone(), t)),
                     }
@@ -1042,6 +1138,9 @@ impl DurableObject for Ledger {
     fn new(state: State, env: Env) -> Self {
         if let Err(e) = state.storage().sql().exec(store::SCHEMA, None) {
             worker::console_error!("Ledger schema: {e}");
+        }
+        if let Err(e) = state.storage().sql().exec(crate::adapters::SCHEMA, None) {
+            worker::console_error!("channel_facts schema: {e}");
         }
         let limits = Limits::from_env(&env);
         Self {

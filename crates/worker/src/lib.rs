@@ -11,6 +11,7 @@
 //!                  the KV mirror is written (mirror.rs)
 //! ```
 
+mod adapters;
 mod backup;
 mod bulk;
 mod cors;
@@ -121,6 +122,14 @@ fn authenticate(
     key: &str,
     path: &str,
 ) -> std::result::Result<&'static str, ApiError> {
+    // A channel's own webhooks carry no bearer key: the Durable Object verifies the channel's
+    // signature over the raw body (SPEC §9).
+    if req.method() == Method::Post
+        && path.starts_with("/v1/channels/")
+        && path.ends_with("/inbound")
+    {
+        return Ok("channel");
+    }
     if let Some(value) = req.headers().get("Authorization")? {
         return match value.strip_prefix("Bearer ") {
             Some(token) if constant_time_eq(token.trim().as_bytes(), key.as_bytes()) => {
@@ -178,6 +187,15 @@ async fn forward(req: &Request, body: Forward, env: &Env, tenant: &str, auth: &s
     for name in ["Content-Type", "Accept", SIGNATURE_HEADER] {
         if let Some(v) = req.headers().get(name)? {
             headers.set(name, &v)?;
+        }
+    }
+    if auth == "channel" {
+        // The channel's signature, topic, shop and delivery ids.
+        for (name, v) in req.headers().entries() {
+            let n = name.to_ascii_lowercase();
+            if n.starts_with("x-shopify-") || n.starts_with("x-wc-") {
+                headers.set(&name, &v)?;
+            }
         }
     }
     headers.set(TENANT_HEADER, tenant)?;

@@ -30,6 +30,10 @@ pub enum Route {
     MappingGet(ChannelId, ListingId),
     MappingDelete(ChannelId, ListingId),
     OrderPlace,
+    /// `POST /v1/channels/{id}/inbound`: the channel's own webhooks, signed by the channel.
+    ChannelInbound(ChannelId),
+    /// `POST /v1/channels/{id}/discover`: read the channel's catalogue, link by SKU.
+    ChannelDiscover(ChannelId),
     OrderCancel(ChannelId, OrderRef),
     OrderShip(ChannelId, OrderRef),
     Sync,
@@ -113,6 +117,14 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["channels", c] => match m {
             Put => Ok(Route::ChannelPut(channel(c)?)),
             _ => wrong("PUT"),
+        },
+        ["channels", c, "discover"] => match m {
+            Post => Ok(Route::ChannelDiscover(channel(c)?)),
+            _ => wrong("POST"),
+        },
+        ["channels", c, "inbound"] => match m {
+            Post => Ok(Route::ChannelInbound(channel(c)?)),
+            _ => wrong("POST"),
         },
         ["mappings"] => match m {
             Put => Ok(Route::MappingsPut),
@@ -221,6 +233,8 @@ pub fn event(route: &Route, body: &Body) -> Result<Option<Event>, ApiError> {
         | Route::ChannelsList
         | Route::MappingGet(..)
         | Route::Sync
+        | Route::ChannelInbound(_)
+        | Route::ChannelDiscover(_)
         | Route::Stats
         | Route::Job(_)
         | Route::Preview

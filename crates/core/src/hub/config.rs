@@ -1,7 +1,6 @@
 //! Configuration: locations, items and composites, stock adjustments, channels and mappings.
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use super::*;
@@ -311,17 +310,13 @@ impl Hub {
             }
         }
         rules::validate(&channel.rules)?;
+        // A PUT that leaves a secret out keeps the one the channel has (secrets are never
+        // shown, so an edit of a fetched channel could not resend them).
+        channel
+            .target
+            .keep_secrets(self.channels.get(&id).map(|c| &c.target));
         if let Target::Webhook { url, secret } = &mut channel.target {
             check_url(url)?;
-            if secret.is_none() {
-                // A PUT that leaves the secret out keeps the one the channel has (the secret is
-                // never shown, so an edit of a fetched channel could not resend it).
-                *secret = self
-                    .channels
-                    .get(&id)
-                    .and_then(|c| c.target.secret())
-                    .map(ToString::to_string);
-            }
             match secret {
                 None if !require_secret => {}
                 None => {

@@ -3,9 +3,12 @@
 //! test uses its own tenant, so states never meet) and two more of its own for the restart and
 //! no-key tests. If wrangler cannot start, the tests fail.
 
+mod adapters;
 mod auth;
 mod bad_input;
 mod bulk;
+mod channels;
+
 mod cors;
 mod demo;
 mod jobs;

@@ -16,6 +16,8 @@ fn restarting_wrangler_dev_loses_nothing_and_delivers_what_was_waiting() {
         ("LEDGER_MAX_ROWS", "3"),
         ("JOB_PAGE", "2"),
         ("ALLOW_TENANT_HEADER", "1"),
+        // Its webhook receiver listens on 127.0.0.1.
+        ("ALLOW_PRIVATE_TARGETS", "1"),
         ("RETRY_BASE_MS", "100"),
         ("RETRY_MAX_MS", "200"),
         ("RETRY_MAX_ATTEMPTS", "1000"),

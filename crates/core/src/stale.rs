@@ -1,25 +1,27 @@
-//! The stale compare: what to do when Shopify answers `CHANGE_FROM_QUANTITY_STALE`.
+//! The stale compare (SPEC §9): what happens when a channel with compare-and-swap (Shopify's
+//! `changeFromQuantity`) refuses a push because its number `C` is no longer what the hub last
+//! delivered `L` — something moved it without the hub: a sale whose webhook has not arrived
+//! yet, or a direct edit. The hub cannot tell which from `C` alone. This is the core's rule
+//! (proposed and simulated in `stocksync-channels`, moved here at wiring); the worker keeps
+//! each listing's [`Drift`] beside its channel facts and asks this module every time.
 //!
-//! **This is a proposal for the core**, kept here, pure and tested, until the wiring moves it
-//! into `stocksync-core` (which decides every quantity; this crate only reports what the
-//! channel said). README "The stale compare" explains the reasoning; in short:
-//!
-//! A stale compare means the channel's number `C` is not what the hub last delivered `L`. The
-//! channel lost `L − C` units (or gained, if negative) without the hub. Part of that is
-//! explained by orders of this listing the hub has *heard* from this channel since `L` was
-//! delivered (their webhooks arrived: the hub's own number already counts them). The rest,
-//! `max(0, L − C − heard)`, are sales the hub has not heard of yet — or a direct edit down,
-//! which the hub cannot tell apart. The rule **holds those units back**: it sends
-//! `max(0, wanted − held)` (never raising the channel over a sale it has not heard of), with
-//! `changeFromQuantity = C`. Each later order from this channel for the listing first pays off
-//! the hold (its webhook arrived: the hub's number now counts it); a hold that no order pays
-//! within [`HOLD_MS`] was an edit, not a sale, and lapses, so the hub's number wins (the seed:
-//! the hub overwrites a direct edit). A channel that went *up* (an edit up, a restock) holds
-//! nothing: the hub's number overwrites it at once.
+//! Orders of this listing the hub has *heard* from this channel since `L` was delivered explain
+//! part of `L − C` (their webhooks arrived: the hub's own number already counts them). The
+//! rest, `max(0, L − C − heard)`, are sales the hub has not heard of yet — or a direct edit
+//! down. The rule **holds those units back**: it sends `max(0, wanted − held)` (never raising
+//! the channel over a sale it has not heard of), with `changeFromQuantity = C`. Each later
+//! order from this channel for the listing first pays off the hold; a hold that no order pays
+//! within [`HOLD_MS`] was an edit, not a sale, and lapses, so the hub's number wins at its next
+//! change (the seed: the hub overwrites a direct edit). A channel that went *up* (an edit up,
+//! a restock) holds nothing: the hub's number overwrites it at once.
 //!
 //! It never loops: one stale answer leads to one read and one resend whose compare is the
 //! number just read; a resend that is stale again is the channel moving again (a new sale),
 //! counted as an attempt under the delivery's retry policy.
+//!
+//! Limits: an edit *up* followed by a channel sale before the hub's next push masks that sale
+//! (`L − C` is negative) until its webhook arrives; the subtraction is exact for the identity,
+//! `pack` and `max_listed` rules and conservative for `buffer` and `percent`.
 
 /// How long unexplained channel losses are held back before they are taken for an edit: far
 /// longer than a webhook normally takes (seconds), shorter than Shopify's retry window for a

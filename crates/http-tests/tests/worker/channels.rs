@@ -1,0 +1,378 @@
+//! Shopify and WooCommerce end to end under `wrangler dev`, against the strict local fakes of
+//! stocksync-channels (feature `fake`): pushes out (batched, compare-and-swap, idempotent,
+//! throttled, per-item failures, outages) and orders in (the channels' own signed webhooks:
+//! duplicated, reordered, forged, the WooCommerce ping).
+
+use serde_json::{json, Value};
+use stocksync_channels::fake::shopify::{self as fshop, FakeShopify, ShopifyConfig};
+use stocksync_channels::fake::woo::{self as fwoo, FakeWoo, WooConfig, WooKind};
+use stocksync_channels::fake::SignedWebhook;
+use stocksync_http_tests::client::{Api, Body, Resp};
+use stocksync_http_tests::server::wait_for;
+
+use crate::{api, SECS};
+
+const SHOP_SECRET: &str = "shopify-webhook-secret-1";
+const WOO_SECRET: &str = "woo-webhook-secret-1";
+const SKU: &str = "TEST_SS7052";
+/// The Shopify listing (variant) and its inventory item; the WooCommerce listing (product).
+const VARIANT: u64 = 101;
+const ITEM: u64 = 201;
+const PRODUCT: u64 = 301;
+
+struct Shop {
+    api: Api,
+    shopify: FakeShopify,
+    woo: FakeWoo,
+}
+
+/// Location L1 with `on_hand` of the seed's sku, a Shopify channel `shop` and a WooCommerce
+/// channel `woo` on the fakes, each listing it; the first pushes delivered.
+fn shop(name: &str, on_hand: i64, shopify_config: ShopifyConfig) -> Shop {
+    let api = api(name);
+    let shopify = FakeShopify::start(shopify_config);
+    shopify.add_variant(VARIANT, ITEM, SKU, 0);
+    let woo = FakeWoo::start(WooConfig::default());
+    woo.add(PRODUCT, WooKind::Simple, SKU, 0);
+    let sc = shopify.config();
+    let wc = woo.config();
+    crate::given(
+        &api,
+        json!([
+            {"type": "location_put", "id": "L1", "location": {}},
+            {"type": "item_put", "sku": SKU, "item": {"levels": {"L1": on_hand}}},
+            {"type": "channel_put", "id": "shop", "channel": {"locations": ["L1"], "target": {
+                "kind": "shopify", "shop": sc.shop, "api_version": sc.api_version,
+                "location_id": format!("gid://shopify/Location/{}", sc.location_id),
+                "access_token": sc.access_token, "webhook_secret": SHOP_SECRET,
+                "endpoint": shopify.endpoint()}}},
+            {"type": "channel_put", "id": "woo", "channel": {"locations": ["L1"], "target": {
+                "kind": "woocommerce", "site": "https://shop.example",
+                "consumer_key": wc.consumer_key, "consumer_secret": wc.consumer_secret,
+                "webhook_secret": WOO_SECRET, "endpoint": woo.endpoint()}}},
+            {"type": "mappings_put", "mappings": [
+                {"channel": "shop", "listing": VARIANT.to_string(), "sku": SKU},
+                {"channel": "woo", "listing": PRODUCT.to_string(), "sku": SKU}]}
+        ]),
+    );
+    api.wait_synced(15 * SECS).unwrap();
+    assert_eq!(
+        shopify.available(ITEM),
+        Some(on_hand),
+        "first push to Shopify"
+    );
+    assert_eq!(
+        woo.stock(PRODUCT),
+        Some(on_hand),
+        "first push to WooCommerce"
+    );
+    Shop { api, shopify, woo }
+}
+
+fn post(api: &Api, channel: &str, w: &SignedWebhook) -> Resp {
+    let headers: Vec<(&str, &str)> = w
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    api.with_key(None).send(
+        "POST",
+        &format!("/v1/channels/{channel}/inbound"),
+        Body::Raw("", w.body.clone()),
+        &headers,
+    )
+}
+
+fn woo_order(order: u64, status: &str, topic: &str, delivery: u64) -> SignedWebhook {
+    let body = fwoo::order_payload(order, status, &[(PRODUCT, 0, SKU, 1)]);
+    fwoo::order_webhook(WOO_SECRET, topic, 7, delivery, &body)
+}
+
+fn reserved(api: &Api) -> i64 {
+    api.ok("GET", &format!("/v1/items/{SKU}"), None)["locations"]["L1"]["reserved"]
+        .as_i64()
+        .unwrap()
+}
+
+fn settle(s: &Shop, shopify: i64, woo: i64) {
+    s.api.wait_synced(15 * SECS).unwrap();
+    let got = wait_for(10 * SECS, || {
+        let now = (s.shopify.available(ITEM), s.woo.stock(PRODUCT));
+        (now == (Some(shopify), Some(woo))).then_some(now)
+    });
+    assert!(
+        got.is_some(),
+        "want Shopify {shopify} and WooCommerce {woo}, have {:?} / {:?}; sync {}",
+        s.shopify.available(ITEM),
+        s.woo.stock(PRODUCT),
+        Value::from(s.api.sync())
+    );
+}
+
+#[test]
+fn the_seed_story_on_shopify_and_woocommerce() {
+    let s = shop("channels-seed", 5, ShopifyConfig::default());
+    // Edited directly on Shopify: 10.
+    s.shopify.admin_edit(ITEM, 10);
+    // A sale on WooCommerce arrives as its signed webhook.
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(5001, "processing", "order.created", 1),
+    );
+    assert!(r.is_success(), "{}", r.body);
+    assert_eq!(r.json()["status"], "open", "{}", r.body);
+    // The hub's number (4) overwrites the edit on Shopify (a stale compare, then the resend)
+    // and goes to WooCommerce.
+    settle(&s, 4, 4);
+}
+
+#[test]
+fn channel_webhooks_duplicated_reordered_forged_and_the_ping() {
+    let s = shop("channels-webhooks", 5, ShopifyConfig::default());
+    // The WooCommerce creation ping: exactly 200, nothing changed.
+    let r = post(&s.api, "woo", &fwoo::ping(7));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A Shopify sale: the fake's number drops, its webhook arrives twice.
+    let w = s.shopify.sell(ITEM, 1, SHOP_SECRET);
+    let first = post(&s.api, "shop", &w);
+    assert!(first.is_success(), "{}", first.body);
+    assert_eq!(first.json()["duplicate"], false);
+    let again = post(&s.api, "shop", &w);
+    assert!(again.is_success(), "{}", again.body);
+    assert_eq!(again.json()["duplicate"], true, "{}", again.body);
+    assert_eq!(reserved(&s.api), 1, "reserved once");
+    // Forged: one byte changed, a wrong secret, no signature. 401, nothing changed.
+    let mut forged = w.clone();
+    let at = forged.body.len() / 2;
+    forged.body[at] ^= 1;
+    let other = fshop::order_webhook(
+        &s.shopify.config().shop,
+        "not-the-secret",
+        "orders/create",
+        &fshop::order_payload(77, &[(VARIANT, SKU, 3)]),
+    );
+    let mut unsigned = other.clone();
+    unsigned
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("X-Shopify-Hmac-Sha256"));
+    for bad in [&forged, &other, &unsigned] {
+        let r = post(&s.api, "shop", bad);
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let mut woo_forged = woo_order(5002, "processing", "order.created", 2);
+    woo_forged.body[3] ^= 1;
+    assert_eq!(post(&s.api, "woo", &woo_forged).status, 401);
+    assert_eq!(reserved(&s.api), 1, "forged webhooks changed nothing");
+    // Reordered: WooCommerce's completion arrives before its creation: refused (the order is
+    // unknown; WooCommerce retries), then both in order apply once.
+    let completed = woo_order(5003, "completed", "order.updated", 3);
+    let r = post(&s.api, "woo", &completed);
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(reserved(&s.api), 1);
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(5003, "processing", "order.created", 4),
+    );
+    assert!(r.is_success(), "{}", r.body);
+    assert_eq!(reserved(&s.api), 2);
+    let r = post(&s.api, "woo", &completed);
+    assert!(r.is_success(), "{}", r.body);
+    assert_eq!(reserved(&s.api), 1, "shipped: released and taken off hand");
+    // The channels converge on the hub's number: 5 − 1 (Shopify) − 1 (shipped) = 3.
+    settle(&s, 3, 3);
+}
+
+#[test]
+fn a_shopify_sale_heard_late_after_a_sale_elsewhere_converges() {
+    let s = shop("channels-stale", 5, ShopifyConfig::default());
+    // A sale on Shopify whose webhook has not arrived yet…
+    let late = s.shopify.sell(ITEM, 1, SHOP_SECRET);
+    assert_eq!(s.shopify.available(ITEM), Some(4));
+    // …then a sale on WooCommerce: the hub pushes 4 to Shopify with changeFromQuantity 5.
+    let r = post(
+        &s.api,
+        "woo",
+        &woo_order(6001, "processing", "order.created", 1),
+    );
+    assert!(r.is_success(), "{}", r.body);
+    // Stale: Shopify lost a unit no heard order explains, so the hub holds it back and sends 3,
+    // not 4 (4 would list a unit already sold twice). Never above what is really left.
+    let held = wait_for(15 * SECS, || {
+        (s.shopify.available(ITEM) == Some(3) && s.woo.stock(PRODUCT) == Some(4)).then_some(())
+    });
+    assert!(
+        held.is_some(),
+        "Shopify {:?} (want 3), WooCommerce {:?} (want 4)",
+        s.shopify.available(ITEM),
+        s.woo.stock(PRODUCT)
+    );
+    // The Shopify listing waits, held back: its push of the hub's 4 is pending, no attempt.
+    let listing = s.api.listing("shop", &VARIANT.to_string());
+    assert_eq!(listing["attempts"], 0, "{listing}");
+    assert!(!listing["pending"].is_null(), "{listing}");
+    let calls = s.shopify.calls().len();
+    std::thread::sleep(2 * SECS);
+    assert!(
+        s.shopify.calls().len() <= calls + 1,
+        "a held listing is not resent in a loop"
+    );
+    assert_eq!(s.shopify.available(ITEM), Some(3));
+    // The late webhook: the hub now knows both sales; the hold is paid and every channel
+    // shows 3.
+    let r = post(&s.api, "shop", &late);
+    assert!(r.is_success(), "{}", r.body);
+    settle(&s, 3, 3);
+    assert_eq!(reserved(&s.api), 2);
+}
+
+#[test]
+fn a_throttled_shopify_is_waited_for_not_hammered() {
+    // A slow bucket (20 points/s), so the drained bucket cannot refill to a mutation's 10
+    // points before the hub's call.
+    let s = shop(
+        "channels-throttle",
+        20,
+        ShopifyConfig {
+            restore_rate: 20.0,
+            ..ShopifyConfig::default()
+        },
+    );
+    // Empty the fake's bucket: the next mutation is THROTTLED; the hub waits for the refill.
+    s.shopify.drain_bucket(0.0);
+    s.api.ok(
+        "POST",
+        &format!("/v1/items/{SKU}/adjust"),
+        Some(json!({"location": "L1", "delta": -2})),
+    );
+    settle(&s, 18, 18);
+    let calls = s.shopify.calls();
+    let throttled = calls.iter().filter(|c| c.throttled).count();
+    assert!(throttled >= 1, "the fake throttled: {calls:?}");
+    assert!(
+        throttled <= 3,
+        "waited rather than hammered: {throttled} throttled calls"
+    );
+    let listing = s.api.listing("shop", &VARIANT.to_string());
+    assert_eq!(
+        listing["attempts"], 0,
+        "throttling is no failed attempt: {listing}"
+    );
+}
+
+#[test]
+fn a_woocommerce_batch_with_one_bad_item_fails_that_listing_alone() {
+    let s = shop("channels-woo-bad", 5, ShopifyConfig::default());
+    s.woo.add(302, WooKind::Simple, SKU, 0);
+    s.woo.mark_bad(302);
+    s.api.ok(
+        "PUT",
+        "/v1/mappings",
+        Some(json!([{"channel": "woo", "listing": "302", "sku": SKU}])),
+    );
+    let failed = wait_for(15 * SECS, || {
+        let l = s.api.listing("woo", "302");
+        (l["attempts"].as_i64().unwrap_or(0) >= 1).then_some(l)
+    });
+    assert!(failed.is_some(), "{}", s.api.listing("woo", "302"));
+    s.api.ok(
+        "POST",
+        &format!("/v1/items/{SKU}/adjust"),
+        Some(json!({"location": "L1", "delta": -1})),
+    );
+    let ok = wait_for(15 * SECS, || {
+        (s.woo.stock(PRODUCT) == Some(4)).then_some(())
+    });
+    assert!(ok.is_some(), "the good item of the batch is delivered");
+    assert_eq!(s.woo.stock(302), Some(0), "the bad item is not");
+}
+
+#[test]
+fn an_outage_then_recovery_delivers_the_latest_number() {
+    let s = shop("channels-outage", 9, ShopifyConfig::default());
+    s.shopify.set_down(true);
+    s.woo.set_down(true);
+    for delta in [-1, -1, -1] {
+        s.api.ok(
+            "POST",
+            &format!("/v1/items/{SKU}/adjust"),
+            Some(json!({"location": "L1", "delta": delta})),
+        );
+    }
+    let failing = wait_for(15 * SECS, || {
+        let l = s.api.listing("shop", &VARIANT.to_string());
+        (l["attempts"].as_i64().unwrap_or(0) >= 1).then_some(l)
+    });
+    assert!(
+        failing.is_some(),
+        "{}",
+        s.api.listing("shop", &VARIANT.to_string())
+    );
+    s.shopify.set_down(false);
+    s.woo.set_down(false);
+    settle(&s, 6, 6);
+}
+
+#[test]
+fn discovery_of_a_10000_variant_store_links_by_sku_and_pushes() {
+    // A large plan's bucket: 40 pages of 250 variants cost thousands of points, which a
+    // Standard plan's 100 points/s would take minutes to allow (discovery waits, up to 20 s).
+    let s = shop(
+        "channels-discover",
+        5,
+        ShopifyConfig {
+            bucket_max: 20_000.0,
+            restore_rate: 10_000.0,
+            ..ShopifyConfig::default()
+        },
+    );
+    s.shopify.add_variants(10_000, 1_000_000, "BIG-");
+    // Three of the store's skus are hub skus.
+    for i in [0, 4_321, 9_999] {
+        s.api.ok(
+            "PUT",
+            &format!("/v1/items/BIG-{i}"),
+            Some(json!({"levels": {"L1": 7}})),
+        );
+    }
+    let r = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    assert_eq!(r["listings"], 10_001, "{r}");
+    assert_eq!(r["linked"], 3, "{r}");
+    assert_eq!(
+        r["unmatched"], 9_997,
+        "already-linked and unknown skus: {r}"
+    );
+    assert_eq!(r["complete"], true, "{r}");
+    s.api.wait_synced(30 * SECS).unwrap();
+    for i in [0u64, 4_321, 9_999] {
+        assert_eq!(
+            s.shopify.available(1_000_000 + 500_000_000 + i),
+            Some(7),
+            "BIG-{i} pushed through its discovered inventory item"
+        );
+    }
+    // Discovering again links nothing new.
+    let again = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    assert_eq!(again["linked"], 0, "{again}");
+}
+
+#[test]
+fn discovery_finds_woocommerce_variations_and_pushes_them_through_their_parent() {
+    let s = shop("channels-woo-discover", 5, ShopifyConfig::default());
+    s.woo.add(400, WooKind::Variable, "TEE", 0);
+    s.woo
+        .add(401, WooKind::Variation { parent: 400 }, "TEE-S", 0);
+    s.woo
+        .add(402, WooKind::Variation { parent: 400 }, "TEE-M", 0);
+    s.api
+        .ok("PUT", "/v1/items/TEE-M", Some(json!({"levels": {"L1": 6}})));
+    let r = s.api.ok("POST", "/v1/channels/woo/discover", None);
+    assert_eq!(r["linked"], 1, "{r}");
+    s.api.wait_synced(15 * SECS).unwrap();
+    assert_eq!(
+        s.woo.stock(402),
+        Some(6),
+        "pushed through /products/400/variations/batch"
+    );
+}
