@@ -25,17 +25,37 @@ use crate::store::Store;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BackupLine {
-    Meta { version: u32, next_seq: u64 },
-    Location { id: LocationId, location: Location },
-    Channel { id: ChannelId, channel: Channel },
-    Item { sku: Sku, item: ItemBody },
-    Order { order: Order },
-    Adjustment { adjustment: AdjustmentRecord },
-    Listing { listing: ListingRecord },
+    Meta {
+        version: u32,
+        next_seq: u64,
+    },
+    Location {
+        id: LocationId,
+        location: Location,
+    },
+    Channel {
+        id: ChannelId,
+        channel: Channel,
+    },
+    Item {
+        sku: Sku,
+        item: ItemBody,
+    },
+    Order {
+        order: Order,
+    },
+    Adjustment {
+        adjustment: AdjustmentRecord,
+    },
+    Listing {
+        listing: ListingRecord,
+    },
     /// The last line of a complete stream: how many records came before it. A stream cut
     /// short (a dropped connection, a reset object) lacks it, so a reader can tell a whole
     /// backup from a truncated one. Restoring it changes nothing.
-    End { records: u64 },
+    End {
+        records: u64,
+    },
 }
 
 impl BackupLine {
