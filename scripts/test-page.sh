@@ -109,7 +109,8 @@ if [ -n "$fresh" ]; then
   # afterwards).
   t0=$(date +%s)
   while :; do
-    backlog=$(curl -s -m 120 -H "Authorization: Bearer $key" "$big_url/v1/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).kv_backlog??0)}catch{console.log(-1)}})')
+    # A slow answer on a busy machine is not a failure here (the deadline below is).
+    backlog=$({ curl -s -m 60 -H "Authorization: Bearer $key" "$big_url/v1/stats" || true; } | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).kv_backlog??0)}catch{console.log(-1)}})')
     [ "$backlog" = 0 ] && break
     [ $(( $(date +%s) - t0 )) -gt 1800 ] && die "the KV mirror still has $backlog keys to write after 30 min"
     say "waiting for the KV mirror: $backlog keys to write"
