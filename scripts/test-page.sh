@@ -14,8 +14,8 @@
 # PAGE_SKUS skus, default 100,000), the page for a big merchant (tests/web/page.live.test.mjs):
 # it must never download the export. The loaded state is kept in .wrangler/page-big/ and reused
 # while the merchant, the tables and the record formats are unchanged. A cold run costs, on this
-# shared 2-core machine, ~2.5 min of import and ~13 min until the KV mirror of 200,400 mappings
-# is written (the page is tested on a settled worker); a warm one ~35 s for the whole script.
+# 2-core machine, ~15 s of import and ~40 s until the KV mirror's ~2,300 mapping buckets are
+# written (the page is tested on a settled worker); a warm one ~35 s for the whole script.
 # PAGE_BIG_FRESH=1 loads again, PAGE_SKUS=5000 tries the cold path in ~1 min, PAGE_BIG=0 skips.
 #
 # Needs www/pkg (scripts/build-web.sh) and, for the worker, crates/worker/build
