@@ -781,16 +781,13 @@ pub fn facts_put(sql: &SqlStorage, channel: &str, listing: &str, f: &Facts) {
     }
 }
 
-/// An order from a real channel was placed (not a duplicate): each line's units pay that
-/// listing's hold first (the stale rule's `on_channel_order`).
-pub fn heard_order(sql: &SqlStorage, channel: &ChannelId, lines: &[OrderLineIn]) {
-    for l in lines {
-        if let Some(listing) = &l.listing {
-            let mut f = facts_get(sql, channel.as_str(), listing.as_str());
-            f.drift.on_channel_order(l.qty.get());
-            facts_put(sql, channel.as_str(), listing.as_str(), &f);
-        }
-    }
+/// An order from a real channel was placed (not a duplicate): a line's units pay that
+/// listing's hold first (the stale rule's `on_channel_order`). Written in the order's own
+/// transaction (`store::Batch::heard`).
+pub fn heard_line(sql: &SqlStorage, channel: &str, listing: &str, units: i64) {
+    let mut f = facts_get(sql, channel, listing);
+    f.drift.on_channel_order(units);
+    facts_put(sql, channel, listing, &f);
 }
 
 // ----- discovery ------------------------------------------------------------------------------

@@ -173,10 +173,7 @@ impl Ledger {
                     crate::adapters::Inbound::Nothing(what) => {
                         http::ok(&serde_json::json!({ "ok": true, "changed": false, "what": what }))
                     }
-                    crate::adapters::Inbound::Apply(event) => {
-                        self.pay_holds(&event)?;
-                        self.change(event).await
-                    }
+                    crate::adapters::Inbound::Apply(event) => self.change(event).await,
                 };
             }
             Route::ChannelDiscover(channel) => {
@@ -234,7 +231,6 @@ impl Ledger {
                     ));
                 }
             }
-            self.pay_holds(&event)?;
             return self.change(event).await;
         }
         match route {
@@ -313,30 +309,6 @@ impl Ledger {
         }
     }
 
-    /// A new order from a Shopify or WooCommerce channel (its webhook, or `POST /v1/orders`
-    /// naming it) pays the stale rule's holds of its listings; a duplicate pays nothing. Paid
-    /// before the change: the alarm may deliver the order's pushes while the change is still
-    /// answering, and they must see the paid hold.
-    fn pay_holds(&self, event: &Event) -> std::result::Result<(), ApiError> {
-        let Event::OrderPlaced { order } = event else {
-            return Ok(());
-        };
-        let new = self.with_working_set(|hub, st| {
-            let adapter = hub
-                .channel(&order.channel)
-                .is_some_and(|c| c.target.adapter().is_some());
-            if !adapter {
-                return Ok(false);
-            }
-            hub.prefetch(event, st)?;
-            Ok(hub.order(&order.channel, &order.order).is_none())
-        })?;
-        if new {
-            crate::adapters::heard_order(&self.sql(), &order.channel, &order.lines);
-        }
-        Ok(())
-    }
-
     /// The tenant this object serves (its name), kept for the alarm's KV writes.
     fn remember_tenant(&self, tenant: &str) -> Result<()> {
         if self.tenant.borrow().as_deref() == Some(tenant) {
@@ -410,8 +382,15 @@ impl Ledger {
                 .ok_or_else(|| ApiError::internal("hub not loaded"))?;
             let mut st = SqlStore { sql: &sql };
             let mirrored = mirrored(&event);
+            let heard = heard_lines(hub, &event);
             hub.prefetch(&event, &mut st)?;
             let mut outcome = hub.apply(event)?;
+            // A new order from a real channel pays the stale rule's holds of its listings, in
+            // the order's own transaction (a duplicate, or a refused order, pays nothing).
+            let heard = match &outcome.receipt {
+                Some(r) if !r.duplicate => heard,
+                _ => Vec::new(),
+            };
             let mut job = None;
             if let Some(rc) = outcome.recompute.take() {
                 match jobs::plan_recompute(hub, &mut st, &sql, &rc, &self.limits, now)? {
@@ -440,6 +419,7 @@ impl Ledger {
                 kv,
                 due: due_now(&outcome, now),
                 jobs: job.iter().cloned().collect(),
+                heard,
                 ..Batch::default()
             };
             (outcome, batch, job)
@@ -1110,6 +1090,28 @@ impl Ledger {
 /// complete at once holds the object for the whole run.
 async fn yield_now() {
     Delay::from(Duration::from_millis(0)).await;
+}
+
+/// The `(channel, listing, units)` an order placed on a Shopify or WooCommerce channel names:
+/// what it pays of the stale rule's holds once stored (`adapters::heard_line`).
+fn heard_lines(hub: &Hub, event: &Event) -> Vec<(String, String, i64)> {
+    let Event::OrderPlaced { order } = event else {
+        return Vec::new();
+    };
+    if !hub
+        .channel(&order.channel)
+        .is_some_and(|c| c.target.adapter().is_some())
+    {
+        return Vec::new();
+    }
+    order
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let listing = l.listing.as_ref()?;
+            Some((order.channel.to_string(), listing.to_string(), l.qty.get()))
+        })
+        .collect()
 }
 
 /// Which KV keys an event can change.

@@ -567,6 +567,9 @@ pub struct Batch {
     pub jobs: Vec<JobRow>,
     /// `meta` rows to set (a preview job's state).
     pub meta: Vec<(String, String)>,
+    /// `(channel, listing, units)` of a new order from a real channel: the stale rule's holds
+    /// they pay (`channel_facts`), stored with the order.
+    pub heard: Vec<(String, String, i64)>,
 }
 
 impl Batch {
@@ -579,6 +582,7 @@ impl Batch {
             && self.kv.is_empty()
             && self.jobs.is_empty()
             && self.meta.is_empty()
+            && self.heard.is_empty()
     }
 
     pub fn write(self, sql: &SqlStorage) -> worker::Result<()> {
@@ -682,6 +686,9 @@ impl Batch {
         }
         for (k, v) in self.meta {
             meta_set(sql, &k, &v)?;
+        }
+        for (channel, listing, units) in self.heard {
+            crate::adapters::heard_line(sql, &channel, &listing, units);
         }
         for j in self.jobs {
             sql.exec(
