@@ -405,14 +405,7 @@ impl Ledger {
             let kv = match mirrored {
                 Mirrored::Nothing => Vec::new(),
                 Mirrored::Channels => vec![mirror::CHANNELS.to_string()],
-                Mirrored::Listings => outcome
-                    .dirty
-                    .listings
-                    .iter()
-                    .map(mirror::listing_mark)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
+                Mirrored::Listings => mirror::listing_marks(&outcome.dirty.listings),
             };
             let batch = Batch {
                 rows: hub.rows(&outcome.dirty),
@@ -1098,9 +1091,9 @@ fn heard_lines(hub: &Hub, event: &Event) -> Vec<(String, String, i64)> {
     let Event::OrderPlaced { order } = event else {
         return Vec::new();
     };
-    if !hub
+    if hub
         .channel(&order.channel)
-        .is_some_and(|c| c.target.adapter().is_some())
+        .is_none_or(|c| c.target.adapter().is_none())
     {
         return Vec::new();
     }

@@ -48,6 +48,12 @@ pub fn bucket(listing: &str) -> u32 {
     h % BUCKETS
 }
 
+/// The marks of the buckets holding these listings' mappings, each once.
+pub fn listing_marks<'a>(keys: impl IntoIterator<Item = &'a ListingKey>) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = keys.into_iter().map(listing_mark).collect();
+    set.into_iter().collect()
+}
+
 /// The mark for the bucket holding one listing's mapping.
 pub fn listing_mark(key: &ListingKey) -> String {
     bucket_mark(key.channel.as_str(), bucket(key.listing.as_str()))
@@ -108,10 +114,9 @@ pub fn channels_json(hub: &Hub) -> String {
 /// merchant's mirror is written over several invocations (KV allows ~1000 operations each).
 pub fn import_marks(hub: &Hub) -> Vec<String> {
     // The replaced hub's buckets are marked by the wipe itself (`store::Batch::write`).
-    let mut marks: std::collections::BTreeSet<String> =
-        hub.listing_keys().map(listing_mark).collect();
-    marks.insert(CHANNELS.to_string());
-    marks.into_iter().collect()
+    let mut marks = listing_marks(hub.listing_keys());
+    marks.push(CHANNELS.to_string());
+    marks
 }
 
 /// One KV write.
@@ -136,7 +141,7 @@ pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Optio
         return Ok(None);
     };
     let key = bucket_key(tenant, &channel, b);
-    let mut records: Vec<ListingRecord> = crate::store::listing_records(
+    let mut records: Vec<ListingRecord> = crate::store::json_list(
         sql,
         "SELECT json FROM listings WHERE channel = ? AND kvb = ? AND sku IS NOT NULL",
         vec![SqlStorageValue::from(channel.as_str()), i64::from(b).into()],

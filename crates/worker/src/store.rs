@@ -138,7 +138,7 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, CoreError> {
 /// (`group_concat`), so a page crosses from SQLite into the Worker once instead of row by row
 /// (a V8 profile of a recompute had half its time in the per-row cursor). The order of the
 /// list is not defined: callers sort what needs an order.
-fn json_list<T: serde::de::DeserializeOwned>(
+pub fn json_list<T: serde::de::DeserializeOwned>(
     sql: &SqlStorage,
     inner: &str,
     args: Vec<SqlStorageValue>,
@@ -148,15 +148,6 @@ fn json_list<T: serde::de::DeserializeOwned>(
         Some(t) => parse(&t),
         None => Ok(Vec::new()),
     }
-}
-
-/// Listing records of a query selecting their `json` (in no defined order).
-pub fn listing_records(
-    sql: &SqlStorage,
-    inner: &str,
-    args: Vec<SqlStorageValue>,
-) -> Result<Vec<ListingRecord>, CoreError> {
-    json_list(sql, inner, args)
 }
 
 fn by_key(a: &ListingRecord, b: &ListingRecord) -> std::cmp::Ordering {
