@@ -193,6 +193,12 @@ pub fn check_content_length(req: &Request, cap: usize) -> Result<Option<usize>, 
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let cap = body_cap(req);
     let declared = check_content_length(req, cap)?;
+    if declared.is_some() {
+        // A declared length within the cap (checked above; the runtime holds the body to
+        // it): one `arrayBuffer()` instead of a reader's call per chunk, which the V8
+        // profile showed costing more than the order itself.
+        return Ok(req.bytes().await?);
+    }
     // No body at all (GET, DELETE, an empty POST) reads as empty.
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());

@@ -98,6 +98,9 @@ pub struct Ledger {
     kv_flushing: Cell<bool>,
     /// The alarm's next KV slice is not before this (ms since the epoch).
     kv_next_ms: Cell<i64>,
+    /// The alarm this object last set and that has not run yet, when known: an order then
+    /// arms nothing (no `getAlarm` round trip per order). `None` means unknown: ask storage.
+    alarm_ms: Cell<Option<i64>>,
     limits: Limits,
 }
 
@@ -802,14 +805,20 @@ impl Ledger {
 
     /// Sets the alarm for `at_ms` unless one is already set sooner.
     async fn arm_at(&self, at_ms: i64) -> Result<()> {
+        if self.alarm_ms.get().is_some_and(|current| current <= at_ms) {
+            return Ok(());
+        }
         let storage = self.state.storage();
         if let Some(current) = storage.get_alarm().await? {
             if current <= at_ms {
+                self.alarm_ms.set(Some(current));
                 return Ok(());
             }
         }
         let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-        storage.set_alarm(ScheduledTime::new(when)).await
+        storage.set_alarm(ScheduledTime::new(when)).await?;
+        self.alarm_ms.set(Some(at_ms));
+        Ok(())
     }
 
     /// Sets the alarm for the next thing waiting (a delivery or a KV write), if any.
@@ -1172,6 +1181,7 @@ impl DurableObject for Ledger {
             tenant: RefCell::new(None),
             kv_flushing: Cell::new(false),
             kv_next_ms: Cell::new(0),
+            alarm_ms: Cell::new(None),
             limits,
         }
     }
@@ -1184,6 +1194,8 @@ impl DurableObject for Ledger {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // The alarm that was set is this one: from here on, ask storage before skipping.
+        self.alarm_ms.set(None);
         // Errors are caught here and retried by our own alarm, so workerd's alarm retries
         // (which give up after six) never decide when deliveries stop.
         if let Err(e) = self.run_alarm().await {
@@ -1194,6 +1206,7 @@ impl DurableObject for Ledger {
                 .storage()
                 .set_alarm(ScheduledTime::new(when))
                 .await?;
+            self.alarm_ms.set(Some(retry));
         }
         Response::ok("ok")
     }

@@ -861,10 +861,38 @@ pub async fn commit(storage: &Storage, batch: Batch) -> worker::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
+    commit_sync(storage, batch)
+}
+
+/// Writes a batch in one `transactionSync` (all or nothing): synchronous, so no other event
+/// runs between its statements, and no promise, microtask or closure-to-future hop per commit
+/// as the asynchronous `transaction()` of workers-rs costs (issue #11; PLATFORM.md: workers-rs
+/// has no binding for it, so it is called on the raw storage object).
+fn commit_sync(storage: &Storage, batch: Batch) -> worker::Result<()> {
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let raw: &JsValue = storage.as_raw().as_ref();
+    let run = worker::js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))?
+        .dyn_into::<worker::js_sys::Function>()
+        .map_err(|_| worker::Error::RustError("storage has no transactionSync".into()))?;
     let sql = storage.sql();
-    storage
-        .transaction(move |_txn| async move { batch.write(&sql) })
-        .await
+    let failed = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let failure = failed.clone();
+    let body = Closure::once(move || -> Result<(), JsValue> {
+        batch.write(&sql).map_err(|e| {
+            let message = e.to_string();
+            *failure.borrow_mut() = Some(message.clone());
+            JsValue::from_str(&message)
+        })
+    });
+    match run.call1(raw, body.as_ref()) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(worker::Error::RustError(
+            failed
+                .borrow_mut()
+                .take()
+                .unwrap_or_else(|| format!("{e:?}")),
+        )),
+    }
 }
 
 /// Listing keys due at `now_ms`, earliest first, at most `limit`.
@@ -879,24 +907,29 @@ pub fn due(sql: &SqlStorage, now_ms: i64, limit: i64) -> worker::Result<Vec<Stri
 /// When the alarm is next needed: the earliest delivery, now when a job is running, or
 /// `kv_retry_ms` from now when KV mirror writes are waiting.
 pub fn next_wakeup(sql: &SqlStorage, now_ms: i64, kv_retry_ms: i64) -> worker::Result<Option<i64>> {
-    let mut next = None;
-    for row in sql.exec("SELECT MIN(due_ms) FROM schedule", None)?.raw() {
-        next = match row?.into_iter().next() {
-            Some(SqlStorageValue::Integer(n)) => Some(n),
-            Some(SqlStorageValue::Float(f)) => Some(f as i64),
-            _ => None,
-        };
-    }
+    // One statement for the three questions: this runs after every delivery round.
+    let row = sql
+        .exec(
+            "SELECT (SELECT MIN(due_ms) FROM schedule), \
+             EXISTS (SELECT 1 FROM jobs WHERE state = 'running'), \
+             EXISTS (SELECT 1 FROM kv_dirty)",
+            None,
+        )?
+        .raw()
+        .next()
+        .transpose()?
+        .unwrap_or_default();
+    let number = |v: Option<&SqlStorageValue>| match v {
+        Some(SqlStorageValue::Integer(n)) => Some(*n),
+        Some(SqlStorageValue::Float(f)) => Some(*f as i64),
+        _ => None,
+    };
+    let mut next = number(row.first());
     let soonest = |next: Option<i64>, at: i64| Some(next.map_or(at, |n: i64| n.min(at)));
-    if int(
-        sql,
-        "SELECT COUNT(*) FROM jobs WHERE state = 'running'",
-        vec![],
-    )? > 0
-    {
+    if number(row.get(1)).unwrap_or(0) > 0 {
         next = soonest(next, now_ms);
     }
-    if int(sql, "SELECT COUNT(*) FROM kv_dirty", vec![])? > 0 {
+    if number(row.get(2)).unwrap_or(0) > 0 {
         next = soonest(next, now_ms + kv_retry_ms);
     }
     Ok(next)
