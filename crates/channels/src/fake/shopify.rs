@@ -19,8 +19,9 @@
 //!   and `MAX_COST_EXCEEDED` when it never can;
 //! - `productVariants(first ≤ 250, after: cursor)` pages the catalogue in id order.
 //!
-//! The shop can move its own numbers ([`FakeShopify::sell`], [`FakeShopify::admin_edit`]) and be
-//! taken down ([`FakeShopify::set_down`], 503).
+//! The shop can move its own numbers ([`FakeShopify::sell`], [`FakeShopify::admin_edit`]), be
+//! taken down ([`FakeShopify::set_down`], 503) and revoke the app's token
+//! ([`FakeShopify::revoke_token`], 401).
 
 use std::collections::{BTreeMap, HashMap};
 use std::string::{String, ToString};
@@ -261,6 +262,12 @@ impl FakeShopify {
     /// While down, every request is answered 503.
     pub fn set_down(&self, down: bool) {
         self.with(|s| s.down = down);
+    }
+
+    /// The merchant uninstalls the app or rotates its token: from now on calls with the old
+    /// token are answered 401, as Shopify does.
+    pub fn revoke_token(&self) {
+        self.with(|s| s.config.access_token = "shpat_revoked".into());
     }
 
     /// Empties the bucket (to test throttling without spending it first).
