@@ -8,7 +8,7 @@ use stocksync_channels::fake::shopify::{self as fshop, FakeShopify, ShopifyConfi
 use stocksync_channels::fake::woo::{self as fwoo, FakeWoo, WooConfig, WooKind};
 use stocksync_channels::fake::SignedWebhook;
 use stocksync_http_tests::client::{Api, Body, Resp};
-use stocksync_http_tests::server::wait_for;
+use stocksync_http_tests::server::{test_key, wait_for, Options, Wrangler};
 
 use crate::{api, SECS};
 
@@ -575,4 +575,72 @@ fn discovery_finds_woocommerce_variations_and_pushes_them_through_their_parent()
         Some(6),
         "pushed through /products/400/variations/batch"
     );
+}
+
+#[test]
+fn a_discovery_job_survives_a_restart_and_reads_each_page_once() {
+    // Its own instance (it restarts), one job step per alarm run, and a bucket that allows
+    // about one page a second, so the job is still running when the instance stops.
+    let vars = [
+        ("ALLOW_TENANT_HEADER", "1"),
+        ("ALLOW_PRIVATE_TARGETS", "1"),
+        ("JOB_STEPS", "1"),
+    ];
+    let mut server = Wrangler::start(Options {
+        name: "discover-restart".into(),
+        api_key: Some(test_key()),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    });
+    let shopify = FakeShopify::start(ShopifyConfig {
+        bucket_max: 300.0,
+        restore_rate: 250.0,
+        ..ShopifyConfig::default()
+    });
+    shopify.add_variants(3_000, 1_000_000, "R-");
+    let sc = shopify.config();
+    let api = Api::new(&server, "discover-restart");
+    crate::given(
+        &api,
+        json!([
+            {"type": "location_put", "id": "L1", "location": {}},
+            {"type": "item_put", "sku": "R-5", "item": {"levels": {"L1": 4}}},
+            {"type": "item_put", "sku": "R-2999", "item": {"levels": {"L1": 9}}},
+            {"type": "channel_put", "id": "shop", "channel": {"locations": ["L1"], "target": {
+                "kind": "shopify", "shop": sc.shop, "api_version": sc.api_version,
+                "location_id": format!("gid://shopify/Location/{}", sc.location_id),
+                "access_token": sc.access_token, "webhook_secret": SHOP_SECRET,
+                "endpoint": shopify.endpoint()}}}
+        ]),
+    );
+    let r = api.send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["job"].as_str().unwrap().to_string();
+    let mid = wait_for(60 * SECS, || {
+        let j = api.ok("GET", &format!("/v1/jobs/{id}"), None);
+        (j["progress"]["pages"].as_u64() >= Some(3)).then_some(j)
+    })
+    .expect("the job reads pages");
+    assert_eq!(mid["state"], "running", "stopped in the middle: {mid}");
+    server.stop();
+    server.restart();
+    let api = Api::new(&server, "discover-restart");
+    let done = finished(&api, &id);
+    assert_eq!(
+        done["state"], "done",
+        "resumed after the restart: {done} (was {mid})"
+    );
+    let r = &done["result"];
+    assert_eq!(r["listings"], 3_000, "{r}");
+    assert_eq!(r["pages"], 12, "each page applied once: {r}");
+    assert_eq!(
+        (&r["linked"], &r["unmatched"]),
+        (&json!(2), &json!(2_998)),
+        "{r}"
+    );
+    api.wait_synced(30 * SECS).unwrap();
+    assert_eq!(shopify.available(1_000_000 + 500_000_000 + 5), Some(4));
+    assert_eq!(shopify.available(1_000_000 + 500_000_000 + 2_999), Some(9));
 }
