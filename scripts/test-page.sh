@@ -92,7 +92,7 @@ fresh=
 [ -f "$big_dir/loaded" ] || { rm -rf .wrangler/page-big/"$skus"-*; mkdir -p "$big_dir/state"; fresh=1; }
 big_port=$(free_port)
 out=$(PORT=$big_port STATE_DIR=$big_dir/state LOG_FILE=$big_dir/wrangler.log PID_FILE=$big_dir/wrangler.pid \
-  WRANGLER_ARGS="--var RETRY_BASE_MS:50 --var RETRY_MAX_MS:200" scripts/wrangler-dev.sh start)
+  WRANGLER_ARGS="--var RETRY_BASE_MS:50 --var RETRY_MAX_MS:200 --var ALLOW_PRIVATE_TARGETS:1" scripts/wrangler-dev.sh start)
 big_pid=${out##*PID=}
 big_url="http://127.0.0.1:$big_port"
 if [ -n "$fresh" ]; then

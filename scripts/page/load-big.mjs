@@ -11,7 +11,8 @@
 //   channel `ebay-uk` (demo, LONDON): listing EB-<i> for every sku, in sync;
 //   channel `shop` (demo, LONDON + MANCHESTER, max_listed 20): listing SH-<i> for every sku,
 //   in sync;
-//   channel `wholesale` (webhook to a closed port, so its pushes fail): WS-<i> for the first
+//   channel `wholesale` (webhook to a closed local port, so its pushes fail; the instance allows
+//   private targets): WS-<i> for the first
 //   WHOLESALE (default 400) skus — small enough for a listing-by-listing channel preview, and
 //   its listings turn `failing` once the worker has retried them (start the worker with a
 //   short RETRY_BASE_MS).

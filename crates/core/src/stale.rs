@@ -23,9 +23,11 @@
 //! (`L − C` is negative) until its webhook arrives; the subtraction is exact for the identity,
 //! `pack` and `max_listed` rules and conservative for `buffer` and `percent`.
 
-/// How long unexplained channel losses are held back before they are taken for an edit: far
-/// longer than a webhook normally takes (seconds), shorter than Shopify's retry window for a
-/// failing endpoint (8 retries over 4 hours). A deployment may tune it.
+/// How long unexplained channel losses are held back before they are taken for an edit, by
+/// default: far longer than a webhook normally takes (seconds), shorter than Shopify's retry
+/// window for a failing endpoint (8 retries over 4 hours). A deployment may tune it: the
+/// `*_within` methods take the hold as an argument (the worker reads `STALE_HOLD_MS`), and the
+/// others use this default.
 pub const HOLD_MS: u64 = 60 * 60 * 1000;
 
 /// What a listing remembers for the rule (three small numbers beside its last-sent value).
@@ -52,8 +54,8 @@ pub enum StaleDecision {
 }
 
 impl Drift {
-    fn lapse(&mut self, now_ms: u64) {
-        if self.held > 0 && now_ms.saturating_sub(self.held_since_ms) >= HOLD_MS {
+    fn lapse(&mut self, now_ms: u64, hold_ms: u64) {
+        if self.held > 0 && now_ms.saturating_sub(self.held_since_ms) >= hold_ms {
             self.held = 0;
         }
     }
@@ -61,14 +63,24 @@ impl Drift {
     /// The number to send for this listing when the hub's own (rule-shaped) number is
     /// `wanted`: every push to the listing goes through it while a hold is live.
     pub fn shaped(&mut self, wanted: i64, now_ms: u64) -> i64 {
-        self.lapse(now_ms);
+        self.shaped_within(wanted, now_ms, HOLD_MS)
+    }
+
+    /// [`Self::shaped`] with a hold of `hold_ms` instead of [`HOLD_MS`].
+    pub fn shaped_within(&mut self, wanted: i64, now_ms: u64, hold_ms: u64) -> i64 {
+        self.lapse(now_ms, hold_ms);
         (wanted - self.held).max(0)
     }
 
     /// When the hold lapses, if one is live: the shell arms its alarm then and replans the
     /// listing, so that the hub's number goes out without waiting for another change.
     pub fn lapses_at_ms(&self) -> Option<u64> {
-        (self.held > 0).then(|| self.held_since_ms.saturating_add(HOLD_MS))
+        self.lapses_within(HOLD_MS)
+    }
+
+    /// [`Self::lapses_at_ms`] with a hold of `hold_ms`.
+    pub fn lapses_within(&self, hold_ms: u64) -> Option<u64> {
+        (self.held > 0).then(|| self.held_since_ms.saturating_add(hold_ms))
     }
 
     /// An order line of `qty` units for this listing arrived from this channel.
@@ -92,7 +104,19 @@ impl Drift {
         channel_now: i64,
         now_ms: u64,
     ) -> StaleDecision {
-        self.lapse(now_ms);
+        self.on_stale_within(last_delivered, wanted, channel_now, now_ms, HOLD_MS)
+    }
+
+    /// [`Self::on_stale`] with a hold of `hold_ms`.
+    pub fn on_stale_within(
+        &mut self,
+        last_delivered: i64,
+        wanted: i64,
+        channel_now: i64,
+        now_ms: u64,
+        hold_ms: u64,
+    ) -> StaleDecision {
+        self.lapse(now_ms, hold_ms);
         let unexplained = (last_delivered - channel_now - self.heard).max(0);
         if unexplained > 0 {
             self.held += unexplained;
@@ -188,6 +212,22 @@ mod tests {
             "no sale explained it: it was an edit; the hub wins"
         );
         assert_eq!(d.lapses_at_ms(), None);
+    }
+
+    #[test]
+    fn the_hold_is_the_deployment_s_to_tune() {
+        let mut d = Drift::default();
+        let hold_ms = 5_000;
+        assert_eq!(
+            d.on_stale_within(5, 6, 0, 1_000, hold_ms),
+            StaleDecision::Resend {
+                quantity: 1,
+                change_from: 0
+            }
+        );
+        assert_eq!(d.lapses_within(hold_ms), Some(6_000));
+        assert_eq!(d.shaped_within(6, 5_999, hold_ms), 1);
+        assert_eq!(d.shaped_within(6, 6_000, hold_ms), 6);
     }
 
     /// A deterministic simulation: a listing on a channel that sells on its own, with webhooks

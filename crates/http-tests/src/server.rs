@@ -51,8 +51,8 @@ pub const TINY_STORAGE: [(&str, &str); 3] = [
     ("BULK_CHUNK", "2"),
 ];
 
-/// Retries within about a second, giving up after 6 attempts (showing `failing` after 3), on
-/// [`TINY_STORAGE`].
+/// Retries within about a second, giving up after 6 attempts (showing `failing` after 3), a
+/// stale hold of 15 s, on [`TINY_STORAGE`].
 pub fn fast_retry_vars() -> Vec<(String, String)> {
     [
         TINY_STORAGE[0],
@@ -65,6 +65,10 @@ pub fn fast_retry_vars() -> Vec<(String, String)> {
         ("RETRY_MAX_MS", "320"),
         ("RETRY_MAX_ATTEMPTS", "6"),
         ("RETRY_FAILING_AFTER", "3"),
+        // The stale rule's hold lapses after 15 s instead of an hour, so a test sees a direct
+        // edit down overwritten when no order explains it. Long enough that a test's late
+        // webhook (sent a few seconds after the stale compare) still finds its hold.
+        ("STALE_HOLD_MS", "15000"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

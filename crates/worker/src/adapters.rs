@@ -17,7 +17,7 @@ pub fn allow_private(env: &Env) -> bool {
         .unwrap_or(false)
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
+pub fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(400, "invalid_target", message)
 }
 
@@ -48,7 +48,15 @@ pub fn check_channel(
     current: Option<&Target>,
     env: &Env,
 ) -> Result<(), ApiError> {
-    let allow = allow_private(env);
+    check_target(channel, current, allow_private(env))
+}
+
+/// [`check_channel`] with the deployment's `ALLOW_PRIVATE_TARGETS` already read.
+pub fn check_target(
+    channel: &Channel,
+    current: Option<&Target>,
+    allow: bool,
+) -> Result<(), ApiError> {
     let mut target = channel.target.clone();
     target.keep_secrets(current);
     match &target {
@@ -89,7 +97,9 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
 use stocksync_channels::push::{CallFailure, ItemResult};
-use stocksync_channels::shopify::{self, SetQuantity, MAX_ITEMS_PER_READ};
+use stocksync_channels::shopify::{
+    self, CostBucket, SetQuantity, ThrottleStatus, MAX_ITEMS_PER_READ,
+};
 use stocksync_channels::woo::{self as woo_codec, StockUpdate};
 use wasm_bindgen::JsValue;
 use worker::{
@@ -152,9 +162,109 @@ pub async fn send(r: &CRequest) -> Result<Answer, String> {
     }
 }
 
-/// What a whole-call failure means for each listing it carried.
-fn call_failed(f: &CallFailure) -> Delivery {
-    let why = match f {
+// ----- Shopify's cost bucket: paced before each call, not learnt from THROTTLED ------------
+
+/// A stale rule's hold, from `STALE_HOLD_MS` (default the core's [`stocksync_core::stale::HOLD_MS`],
+/// an hour): how long units a Shopify listing lost without an order the hub has heard of are
+/// held back before they are taken for a direct edit and the hub's number goes out.
+pub fn hold_ms(env: &Env) -> u64 {
+    env.var("STALE_HOLD_MS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(stocksync_core::stale::HOLD_MS)
+}
+
+#[derive(serde::Deserialize)]
+struct CostRow {
+    at_ms: i64,
+    maximum: f64,
+    available: f64,
+    restore: f64,
+}
+
+/// The channel's cost bucket as its last answer showed it (empty when never seen: the first
+/// call goes out and its answer tells).
+pub fn bucket(sql: &SqlStorage, channel: &str) -> CostBucket {
+    let rows: Vec<CostRow> = sql
+        .exec(
+            "SELECT at_ms, maximum, available, restore FROM channel_costs WHERE channel = ?",
+            vec![channel.into()],
+        )
+        .and_then(|c| c.to_array())
+        .unwrap_or_default();
+    let mut b = CostBucket::default();
+    if let Some(r) = rows.into_iter().next() {
+        b.observe(
+            r.at_ms.max(0) as u64,
+            ThrottleStatus {
+                maximum_available: r.maximum,
+                currently_available: r.available,
+                restore_rate: r.restore,
+            },
+        );
+    }
+    b
+}
+
+/// Records the bucket figures of a Shopify answer (every answer has them, a throttled one
+/// too), stamped with the time the answer arrived: an estimate that can only be low, since
+/// the bucket kept filling while the answer travelled.
+fn observe_cost(sql: &SqlStorage, channel: &str, body: &[u8]) {
+    let Some(cost) = shopify::cost_of(body) else {
+        return;
+    };
+    let s = cost.throttle_status;
+    let r = sql.exec(
+        "INSERT INTO channel_costs (channel, at_ms, maximum, available, restore) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (channel) DO UPDATE SET at_ms = excluded.at_ms, maximum = excluded.maximum, \
+         available = excluded.available, restore = excluded.restore",
+        vec![
+            channel.into(),
+            crate::delivery::now_ms().into(),
+            s.maximum_available.into(),
+            s.currently_available.into(),
+            s.restore_rate.into(),
+        ],
+    );
+    if let Err(e) = r {
+        worker::console_error!("channel_costs {channel}: {e}");
+    }
+}
+
+/// How long to wait before a call of `cost` points to this channel, by the bucket as last
+/// seen and restored since at its restore rate: `Some((ms, why))` when the points are not
+/// there yet, so the call is not sent (and answered `THROTTLED`) but made when they are.
+pub fn paced(sql: &SqlStorage, channel: &str, cost: f64) -> Option<(u64, String)> {
+    let now = crate::delivery::now_ms().max(0) as u64;
+    let ms = bucket(sql, channel).delay_ms(now, cost);
+    (ms > 0).then(|| {
+        (
+            ms,
+            format!(
+                "paced: Shopify's cost bucket has not restored the {cost} points of the call yet"
+            ),
+        )
+    })
+}
+
+/// Sends a Shopify call and records its answer's bucket figures.
+pub async fn send_shopify(sql: &SqlStorage, channel: &str, r: &CRequest) -> Result<Answer, String> {
+    let a = send(r).await?;
+    observe_cost(sql, channel, &a.body);
+    Ok(a)
+}
+
+fn later(wait_ms: u64, why: &str) -> Delivery {
+    Delivery::Later {
+        wait_ms,
+        why: why.to_string(),
+    }
+}
+
+/// A whole-call failure in words.
+pub fn why(f: &CallFailure) -> String {
+    match f {
         CallFailure::Throttled { wait_ms } => format!("throttled for {wait_ms} ms"),
         CallFailure::Unavailable { status, .. } => {
             format!("the channel is unavailable (HTTP {status})")
@@ -166,7 +276,12 @@ fn call_failed(f: &CallFailure) -> Delivery {
         CallFailure::NewKeyNeeded { code } => format!("a new idempotency key is needed ({code})"),
         CallFailure::InProgress => "the same call is still being processed".into(),
         CallFailure::Malformed(m) => format!("an answer of an unexpected shape: {m}"),
-    };
+    }
+}
+
+/// What a whole-call failure means for each listing it carried.
+fn call_failed(f: &CallFailure) -> Delivery {
+    let why = why(f);
     if f.counts_as_attempt() {
         Delivery::Failed(why)
     } else {
@@ -196,6 +311,7 @@ fn numeric(a: &Attempt) -> Option<u64> {
 /// throttled answer stops the run for this channel (no attempt counted, due again when the
 /// bucket has refilled); a stale compare reads the channel's numbers and follows the core's
 /// rule ([`Drift::on_stale`]). One result per attempt, in order.
+#[allow(clippy::too_many_arguments)] // the delivery's inputs, each used once
 pub async fn push_shopify(
     fields: &AdapterFields,
     channel: &str,
@@ -203,6 +319,7 @@ pub async fn push_shopify(
     allow: bool,
     sql: &SqlStorage,
     now_ms: u64,
+    hold_ms: u64,
 ) -> Vec<Delivery> {
     let n = attempts.len();
     let mut out: Vec<Option<Delivery>> = vec![None; n];
@@ -230,16 +347,31 @@ pub async fn push_shopify(
             }
         }
     }
+    // Set when the channel's bucket (or its THROTTLED answer) says to wait: every call left
+    // in this run is then not sent, its listings due again when the bucket has the points.
+    let mut wait: Option<(u64, String)> = None;
     for chunk in asked.chunks(MAX_ITEMS_PER_READ) {
         let variants: Vec<u64> = chunk.iter().map(|(_, v)| *v).collect();
+        if wait.is_none() {
+            wait = paced(sql, channel, shopify::read_cost(variants.len()));
+        }
+        if let Some((ms, why)) = &wait {
+            for (i, _) in chunk {
+                out[*i] = Some(later(*ms, why));
+            }
+            continue;
+        }
         let req = shopify::build_variant_items(&api, &variants);
-        let found = match send(&req).await {
+        let found = match send_shopify(sql, channel, &req).await {
             Ok(a) => {
                 shopify::parse_variant_items(a.status, a.headers.as_slice(), &a.body, &variants)
                     .map_err(|f| call_failed(&f))
             }
             Err(e) => Err(Delivery::Failed(e)),
         };
+        if let Err(Delivery::Later { wait_ms, why }) = &found {
+            wait = Some((*wait_ms, why.clone()));
+        }
         match found {
             Ok(found) => {
                 for ((i, _), (_, item)) in chunk.iter().zip(found) {
@@ -267,11 +399,13 @@ pub async fn push_shopify(
         let (None, Some(item)) = (&out[i], facts[i].item) else {
             continue;
         };
-        let quantity = facts[i].drift.shaped(a.quantity.get(), now_ms);
+        let quantity = facts[i]
+            .drift
+            .shaped_within(a.quantity.get(), now_ms, hold_ms);
         if quantity != a.quantity.get() && facts[i].shown == Some(quantity) {
             // Held back, and the channel already shows the held number: nothing to send until
             // an order pays the hold (a new push) or it lapses.
-            out[i] = Some(held(&facts[i], now_ms));
+            out[i] = Some(held(&facts[i], now_ms, hold_ms));
             continue;
         }
         items.push(i);
@@ -289,18 +423,17 @@ pub async fn push_shopify(
         out[items[j]] = Some(Delivery::Failed(format!("{e:?}")));
     }
     let mut stale: Vec<usize> = Vec::new();
-    let mut wait: Option<(u64, String)> = None;
     for call in &calls {
+        if wait.is_none() {
+            wait = paced(sql, channel, shopify::SET_QUANTITIES_COST);
+        }
         if let Some((ms, why)) = &wait {
             for &j in &call.items {
-                out[items[j]] = Some(Delivery::Later {
-                    wait_ms: *ms,
-                    why: why.clone(),
-                });
+                out[items[j]] = Some(later(*ms, why));
             }
             continue;
         }
-        let answer = match send(&call.request).await {
+        let answer = match send_shopify(sql, channel, &call.request).await {
             Ok(a) => {
                 shopify::parse_set_quantities(a.status, a.headers.as_slice(), &a.body, &call.batch)
             }
@@ -319,7 +452,7 @@ pub async fn push_shopify(
                         ItemResult::Applied => {
                             facts[i].shown = Some(planned[j].1.quantity);
                             facts[i].drift.on_delivered();
-                            Some(set(&facts[i], attempts[i], now_ms))
+                            Some(set(&facts[i], attempts[i], now_ms, hold_ms))
                         }
                         ItemResult::Stale => {
                             stale.push(j);
@@ -350,11 +483,13 @@ pub async fn push_shopify(
     if !stale.is_empty() {
         let ctx = Stale {
             api: &api,
+            sql,
             channel,
             attempts,
             items: &items,
             planned: &planned,
             now_ms,
+            hold_ms,
         };
         ctx.resolve(&stale, &mut facts, &mut out).await;
     }
@@ -369,16 +504,16 @@ pub async fn push_shopify(
 /// The channel now shows `facts.shown`: delivered if that is the hub's number; otherwise a
 /// hold keeps it lower, and the push stays waiting (no attempt) until the hold lapses, when
 /// the hub's number goes out — or until an order pays it and plans a new push.
-fn set(facts: &Facts, a: &Attempt, now_ms: u64) -> Delivery {
+fn set(facts: &Facts, a: &Attempt, now_ms: u64, hold_ms: u64) -> Delivery {
     if facts.shown == Some(a.quantity.get()) {
         Delivery::Done
     } else {
-        held(facts, now_ms)
+        held(facts, now_ms, hold_ms)
     }
 }
 
-fn held(facts: &Facts, now_ms: u64) -> Delivery {
-    let until = facts.drift.lapses_at_ms().unwrap_or(now_ms + 1_000);
+fn held(facts: &Facts, now_ms: u64, hold_ms: u64) -> Delivery {
+    let until = facts.drift.lapses_within(hold_ms).unwrap_or(now_ms + 1_000);
     Delivery::Later {
         wait_ms: until.saturating_sub(now_ms).max(1_000),
         why: format!(
@@ -390,25 +525,37 @@ fn held(facts: &Facts, now_ms: u64) -> Delivery {
 
 struct Stale<'a> {
     api: &'a stocksync_channels::target::ShopifyApi,
+    sql: &'a SqlStorage,
     channel: &'a str,
     attempts: &'a [&'a Attempt],
     /// Attempt index per planned quantity.
     items: &'a [usize],
     planned: &'a [(u64, SetQuantity)],
     now_ms: u64,
+    hold_ms: u64,
 }
 
 impl Stale<'_> {
     async fn resolve(&self, stale: &[usize], facts: &mut [Facts], out: &mut [Option<Delivery>]) {
         let mut resend: Vec<(u64, SetQuantity)> = Vec::new();
         let mut resent: Vec<usize> = Vec::new();
+        let mut wait: Option<(u64, String)> = None;
         for chunk in stale.chunks(MAX_ITEMS_PER_READ) {
             let ids: Vec<u64> = chunk
                 .iter()
                 .map(|&j| self.planned[j].1.inventory_item_id)
                 .collect();
+            if wait.is_none() {
+                wait = paced(self.sql, self.channel, shopify::read_cost(ids.len()));
+            }
+            if let Some((ms, why)) = &wait {
+                for &j in chunk {
+                    out[self.items[j]] = Some(later(*ms, why));
+                }
+                continue;
+            }
             let req = shopify::build_read_available(self.api, &ids);
-            let levels = match send(&req).await {
+            let levels = match send_shopify(self.sql, self.channel, &req).await {
                 Ok(a) => {
                     shopify::parse_read_available(a.status, a.headers.as_slice(), &a.body, &ids)
                         .map_err(|f| call_failed(&f))
@@ -435,11 +582,14 @@ impl Stale<'_> {
                 };
                 let wanted = self.attempts[i].quantity.get();
                 let last = sent.change_from.unwrap_or(now);
-                match facts[i].drift.on_stale(last, wanted, now, self.now_ms) {
+                match facts[i]
+                    .drift
+                    .on_stale_within(last, wanted, now, self.now_ms, self.hold_ms)
+                {
                     StaleDecision::InSync { delivered } => {
                         facts[i].shown = Some(delivered);
                         facts[i].drift.on_delivered();
-                        out[i] = Some(set(&facts[i], self.attempts[i], self.now_ms));
+                        out[i] = Some(set(&facts[i], self.attempts[i], self.now_ms, self.hold_ms));
                     }
                     StaleDecision::Resend {
                         quantity,
@@ -468,7 +618,17 @@ impl Stale<'_> {
             out[resent[k]] = Some(Delivery::Failed(format!("{e:?}")));
         }
         for call in &calls {
-            let answer = match send(&call.request).await {
+            if wait.is_none() {
+                wait = paced(self.sql, self.channel, shopify::SET_QUANTITIES_COST);
+            }
+            if let Some((ms, why)) = &wait {
+                // Due again when the bucket has the points: the next run compares anew.
+                for &k in &call.items {
+                    out[resent[k]] = Some(later(*ms, why));
+                }
+                continue;
+            }
+            let answer = match send_shopify(self.sql, self.channel, &call.request).await {
                 Ok(a) => shopify::parse_set_quantities(
                     a.status,
                     a.headers.as_slice(),
@@ -490,7 +650,7 @@ impl Stale<'_> {
                             ItemResult::Applied => {
                                 facts[i].shown = Some(resend[k].1.quantity);
                                 facts[i].drift.on_delivered();
-                                set(&facts[i], self.attempts[i], self.now_ms)
+                                set(&facts[i], self.attempts[i], self.now_ms, self.hold_ms)
                             }
                             // Moved again between the read and the resend: an attempt, so the
                             // retry policy bounds it (never a loop).
@@ -509,6 +669,9 @@ impl Stale<'_> {
                 }
                 shopify::PushAnswer::Failed(f) => {
                     let d = call_failed(&f);
+                    if let Delivery::Later { wait_ms, why } = &d {
+                        wait = Some((*wait_ms, why.clone()));
+                    }
                     for &k in &call.items {
                         out[resent[k]] = Some(d.clone());
                     }
@@ -721,7 +884,11 @@ use worker::{SqlStorage, SqlStorageValue};
 /// `changeFromQuantity` compares with) and the stale rule's [`Drift`]. Channel facts, not hub
 /// state: not in exports (re-learned), and a listing without a row starts from the hub's
 /// `last_sent` with no hold.
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS channel_facts (channel TEXT NOT NULL, listing TEXT NOT NULL, item INTEGER, shown INTEGER, held INTEGER NOT NULL DEFAULT 0, held_since INTEGER NOT NULL DEFAULT 0, heard INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel, listing)) WITHOUT ROWID;";
+///
+/// `channel_costs`: per Shopify channel, its cost bucket as the last answer showed it and when
+/// ([`bucket`]), so every call is paced by what the bucket will have restored.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS channel_facts (channel TEXT NOT NULL, listing TEXT NOT NULL, item INTEGER, shown INTEGER, held INTEGER NOT NULL DEFAULT 0, held_since INTEGER NOT NULL DEFAULT 0, heard INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel, listing)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS channel_costs (channel TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, maximum REAL NOT NULL, available REAL NOT NULL, restore REAL NOT NULL);";
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Facts {
@@ -788,213 +955,4 @@ pub fn heard_line(sql: &SqlStorage, channel: &str, listing: &str, units: i64) {
     let mut f = facts_get(sql, channel, listing);
     f.drift.on_channel_order(units);
     facts_put(sql, channel, listing, &f);
-}
-
-// ----- discovery ------------------------------------------------------------------------------
-
-use stocksync_channels::listing::{DiscoveredListing, ListingAddress};
-use stocksync_core::{Mapping, Sku};
-
-/// Pages one discovery reads inside its request (250 Shopify variants or 100 WooCommerce
-/// products a page): 10,000 variants are 40 pages. A bigger catalogue answers with what it
-/// read and `complete: false` (a background job is left: README "Left").
-pub const DISCOVER_MAX_PAGES: usize = 200;
-/// The longest a discovery waits for a throttled channel, in all.
-const DISCOVER_MAX_WAIT_MS: u64 = 20_000;
-
-/// The catalogue as read, and whether all of it was.
-pub struct Catalogue {
-    pub listings: Vec<DiscoveredListing>,
-    pub skipped: usize,
-    pub complete: bool,
-}
-
-fn unavailable(f: &CallFailure) -> ApiError {
-    let d = call_failed(f);
-    let why = match d {
-        Delivery::Failed(w) | Delivery::Later { why: w, .. } => w,
-        Delivery::Done => String::new(),
-    };
-    ApiError::new(
-        502,
-        "channel_unavailable",
-        format!("reading the catalogue: {why}"),
-    )
-}
-
-/// Reads a real channel's catalogue page by page (Shopify `productVariants`, WooCommerce
-/// products then each variable product's variations), waiting out throttling.
-pub async fn read_catalogue(target: &Target, allow: bool) -> Result<Catalogue, ApiError> {
-    let mut listings = Vec::new();
-    let mut skipped = 0;
-    let mut waited = 0u64;
-    let mut wait = |f: &CallFailure| -> Option<u64> {
-        let ms = match f {
-            CallFailure::Throttled { wait_ms } => *wait_ms,
-            CallFailure::InProgress => 1_000,
-            _ => return None,
-        };
-        waited += ms;
-        (waited <= DISCOVER_MAX_WAIT_MS).then_some(ms)
-    };
-    match target {
-        Target::Shopify(f) => {
-            let api = shopify(f)?
-                .api(allow)
-                .map_err(|e| invalid(format!("shopify target: {}", e.message())))?;
-            let mut cursor: Option<String> = None;
-            for _ in 0..DISCOVER_MAX_PAGES {
-                let req = shopify::build_variants_page(&api, cursor.as_deref());
-                let a = send(&req)
-                    .await
-                    .map_err(|e| ApiError::new(502, "channel_unavailable", e))?;
-                match shopify::parse_variants_page(a.status, a.headers.as_slice(), &a.body) {
-                    Ok(page) => {
-                        listings.extend(page.listings);
-                        skipped += page.skipped;
-                        cursor = page.next_cursor;
-                        if cursor.is_none() {
-                            return Ok(Catalogue {
-                                listings,
-                                skipped,
-                                complete: true,
-                            });
-                        }
-                    }
-                    Err(f) => match wait(&f) {
-                        Some(ms) => Delay::from(Duration::from_millis(ms)).await,
-                        None => return Err(unavailable(&f)),
-                    },
-                }
-            }
-        }
-        Target::Woocommerce(f) => {
-            let api = woo(f)?
-                .api(allow)
-                .map_err(|e| invalid(format!("woocommerce target: {}", e.message())))?;
-            let mut walk = woo_codec::CatalogueWalk::new(api);
-            for _ in 0..DISCOVER_MAX_PAGES {
-                let Some(req) = walk.next_request() else {
-                    return Ok(Catalogue {
-                        listings,
-                        skipped,
-                        complete: true,
-                    });
-                };
-                let a = send(&req)
-                    .await
-                    .map_err(|e| ApiError::new(502, "channel_unavailable", e))?;
-                match walk.handle(a.status, a.headers.as_slice(), &a.body) {
-                    Ok(page) => {
-                        listings.extend(page.listings);
-                        skipped += page.skipped;
-                    }
-                    Err(f) => match wait(&f) {
-                        Some(ms) => Delay::from(Duration::from_millis(ms)).await,
-                        None => return Err(unavailable(&f)),
-                    },
-                }
-            }
-            if walk.is_done() {
-                return Ok(Catalogue {
-                    listings,
-                    skipped,
-                    complete: true,
-                });
-            }
-        }
-        _ => {
-            return Err(ApiError::new(
-                400,
-                "invalid_request",
-                "only Shopify and WooCommerce channels have a catalogue to discover",
-            ))
-        }
-    }
-    Ok(Catalogue {
-        listings,
-        skipped,
-        complete: false,
-    })
-}
-
-/// A discovered listing left unlinked: its id and channel SKU.
-pub type Unmatched = (String, Option<String>);
-
-/// Keeps each discovered listing's channel address (Shopify's inventory item, a WooCommerce
-/// variation's parent) and chooses the links to make: a listing whose channel SKU is a hub
-/// sku and that is not linked yet. Answers (mappings to apply, unmatched listings).
-pub fn plan_links(
-    sql: &SqlStorage,
-    channel: &ChannelId,
-    found: &[DiscoveredListing],
-) -> worker::Result<(Vec<Mapping>, Vec<Unmatched>)> {
-    for d in found {
-        let item = match d.address {
-            ListingAddress::ShopifyItem { inventory_item_id } => Some(inventory_item_id),
-            ListingAddress::WooVariation { parent_id } => Some(parent_id),
-            ListingAddress::WooProduct => None,
-        };
-        let mut f = facts_get(sql, channel.as_str(), &d.listing);
-        if f.item != item {
-            f.item = item;
-            facts_put(sql, channel.as_str(), &d.listing, &f);
-        }
-    }
-    let mut links = Vec::new();
-    let mut unmatched = Vec::new();
-    for chunk in found.chunks(500) {
-        let skus: Vec<&str> = chunk.iter().filter_map(|d| d.sku.as_deref()).collect();
-        let ids: Vec<&str> = chunk.iter().map(|d| d.listing.as_str()).collect();
-        let known: std::collections::HashSet<String> = column(
-            sql,
-            "SELECT sku FROM items WHERE sku IN (SELECT value FROM json_each(?))",
-            vec![serde_json::to_string(&skus).unwrap_or_default().into()],
-        )?;
-        let linked: std::collections::HashSet<String> = column(
-            sql,
-            "SELECT listing FROM listings WHERE channel = ? AND sku IS NOT NULL AND listing IN (SELECT value FROM json_each(?))",
-            vec![
-                channel.as_str().into(),
-                serde_json::to_string(&ids).unwrap_or_default().into(),
-            ],
-        )?;
-        for d in chunk {
-            if linked.contains(&d.listing) {
-                continue;
-            }
-            let link = d.sku.as_ref().filter(|s| known.contains(*s)).and_then(|s| {
-                Some((
-                    Sku::new(s.clone()).ok()?,
-                    ListingId::new(d.listing.clone()).ok()?,
-                ))
-            });
-            match link {
-                Some((sku, listing)) => links.push(Mapping {
-                    channel: channel.clone(),
-                    listing,
-                    sku,
-                    pack: None,
-                    ignore_sync: false,
-                    rules: Default::default(),
-                }),
-                None => unmatched.push((d.listing.clone(), d.sku.clone())),
-            }
-        }
-    }
-    Ok((links, unmatched))
-}
-
-fn column(
-    sql: &SqlStorage,
-    query: &str,
-    args: Vec<SqlStorageValue>,
-) -> worker::Result<std::collections::HashSet<String>> {
-    let mut out = std::collections::HashSet::new();
-    for row in sql.exec(query, args)?.raw() {
-        if let Some(SqlStorageValue::String(s)) = row?.into_iter().next() {
-            out.insert(s);
-        }
-    }
-    Ok(out)
 }

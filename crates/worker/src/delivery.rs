@@ -136,7 +136,8 @@ pub async fn deliver(attempts: &[Attempt], env: &Env, sql: &worker::SqlStorage) 
         let results = match &group[0].target {
             Some(Target::Shopify(f)) => {
                 let now = now_ms().max(0) as u64;
-                crate::adapters::push_shopify(f, channel, &group, allow, sql, now).await
+                let hold = crate::adapters::hold_ms(env);
+                crate::adapters::push_shopify(f, channel, &group, allow, sql, now, hold).await
             }
             Some(Target::Woocommerce(f)) => {
                 crate::adapters::push_woo(f, channel, &group, allow, sql).await

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use stocksync_core::{ChannelId, Event, Hub, Outcome, PreviewSummary, Recompute};
 use worker::SqlStorage;
 
+use crate::discover::Progress;
 use crate::http::ApiError;
 use crate::ledger::Limits;
 use crate::store::{self, JobRow, SqlStore, WarmStore};
@@ -60,6 +61,7 @@ pub fn plan_recompute(
             total,
             error: None,
             created_ms: now,
+            wake_ms: 0,
         }));
     }
     // Inline: the hub stays ahead of the store until the request commits, so nothing is
@@ -230,6 +232,7 @@ pub fn plan_summary(
             total,
             error: None,
             created_ms: now,
+            wake_ms: 0,
         };
         let state = PreviewState {
             events,
@@ -307,13 +310,41 @@ pub struct JobView<'a> {
     pub done: i64,
     pub total: i64,
     pub error: Option<&'a str>,
-    /// A done preview job's answer: `{"summary": …}`, as `POST /v1/preview?summary=true`
-    /// answers inline.
+    /// A discovery's counters so far (pages and listings read, linked, unlinked).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<SummaryAnswer<'a>>,
+    pub progress: Option<&'a Progress>,
+    /// A done job's answer, as the route answers inline: a preview's `{"summary": …}`, a
+    /// discovery's summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<JobResult<'a>>,
 }
 
-pub fn view<'a>(job: &'a JobRow, preview: Option<&'a PreviewState>) -> JobView<'a> {
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum JobResult<'a> {
+    Preview(SummaryAnswer<'a>),
+    Discovery(&'a Progress),
+}
+
+/// A job's own state beside its row, by kind.
+pub enum JobState {
+    None,
+    Preview(PreviewState),
+    Discovery(Progress),
+}
+
+pub fn view<'a>(job: &'a JobRow, state: &'a JobState) -> JobView<'a> {
+    let done = job.state == "done";
+    let (progress, result) = match state {
+        JobState::Preview(p) => (
+            None,
+            done.then_some(JobResult::Preview(SummaryAnswer {
+                summary: &p.summary,
+            })),
+        ),
+        JobState::Discovery(p) => (Some(p), done.then_some(JobResult::Discovery(p))),
+        JobState::None => (None, None),
+    };
     JobView {
         id: &job.id,
         kind: &job.kind,
@@ -321,10 +352,7 @@ pub fn view<'a>(job: &'a JobRow, preview: Option<&'a PreviewState>) -> JobView<'
         done: job.done,
         total: job.total,
         error: job.error.as_deref(),
-        result: preview
-            .filter(|_| job.state == "done")
-            .map(|p| SummaryAnswer {
-                summary: &p.summary,
-            }),
+        progress,
+        result,
     }
 }

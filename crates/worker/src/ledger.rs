@@ -26,6 +26,7 @@ use worker::{
 };
 
 use crate::delivery::{self, Attempt, Next};
+use crate::discover;
 use crate::http::{self, ApiError, Body, Reply};
 use crate::jobs;
 use crate::load;
@@ -179,35 +180,7 @@ impl Ledger {
                     crate::adapters::Inbound::Apply(event) => self.change(event).await,
                 };
             }
-            Route::ChannelDiscover(channel) => {
-                let target = self
-                    .with_hub(|hub| hub.channel(channel).map(|c| c.target.clone()))?
-                    .ok_or_else(|| {
-                        ApiError::core(ErrorCode::UnknownChannel, format!("no channel {channel:?}"))
-                    })?;
-                let allow = crate::adapters::allow_private(&self.env);
-                let found = crate::adapters::read_catalogue(&target, allow).await?;
-                let (links, unmatched) =
-                    crate::adapters::plan_links(&self.sql(), channel, &found.listings)?;
-                let linked = links.len();
-                if !links.is_empty() {
-                    self.bulk_mappings(links, None).await?;
-                }
-                let shown: Vec<serde_json::Value> = unmatched
-                    .iter()
-                    .take(1_000)
-                    .map(|(l, s)| serde_json::json!({"listing": l, "sku": s}))
-                    .collect();
-                return http::ok(&serde_json::json!({
-                    "channel": channel,
-                    "listings": found.listings.len(),
-                    "linked": linked,
-                    "unmatched": unmatched.len(),
-                    "unmatched_listings": shown,
-                    "skipped": found.skipped,
-                    "complete": found.complete,
-                }));
-            }
+            Route::ChannelDiscover(channel) => return self.discover(channel.clone()).await,
             Route::MappingsPut if !detail(&url) => {
                 let (rows, lines) = routes::mappings_with_lines(&body)?;
                 return self.bulk_mappings(rows, lines).await;
@@ -265,11 +238,16 @@ impl Ledger {
             }
             Route::Job(id) => match store::job_get(&self.sql(), &id)? {
                 Some(job) => {
-                    let preview = match job.kind.as_str() {
-                        "preview" => self.preview_state(&job.id)?,
-                        _ => None,
+                    let state = match job.kind.as_str() {
+                        "preview" => self
+                            .preview_state(&job.id)?
+                            .map_or(jobs::JobState::None, jobs::JobState::Preview),
+                        "discover" => self
+                            .discovery_state(&job.id)?
+                            .map_or(jobs::JobState::None, jobs::JobState::Discovery),
+                        _ => jobs::JobState::None,
                     };
-                    http::ok(&jobs::view(&job, preview.as_ref()))
+                    http::ok(&jobs::view(&job, &state))
                 }
                 None => Err(ApiError::not_found(format!("no job {id:?}"))),
             },
@@ -491,6 +469,235 @@ impl Ledger {
             .transpose()
     }
 
+    /// A discovery job's stored counters.
+    fn discovery_state(
+        &self,
+        job: &str,
+    ) -> std::result::Result<Option<discover::Progress>, ApiError> {
+        store::meta_get(&self.sql(), &discover::state_key(job))?
+            .map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
+            .transpose()
+    }
+
+    /// `POST /v1/channels/{id}/discover` ([`crate::discover`]): the first page read here; a
+    /// one-page catalogue answered with its summary, a bigger one `202` with the job that reads
+    /// the rest. While a discovery of the channel runs, `202` with that job.
+    async fn discover(&self, channel: ChannelId) -> Reply {
+        let target = self
+            .with_hub(|hub| hub.channel(&channel).map(|c| c.target.clone()))?
+            .ok_or_else(|| {
+                ApiError::core(ErrorCode::UnknownChannel, format!("no channel {channel:?}"))
+            })?;
+        discover::check_kind(&target)?;
+        let sql = self.sql();
+        if let Some(job) = store::discovery_running(&sql, channel.as_str())? {
+            let progress = self.discovery_state(&job.id)?.unwrap_or_default();
+            return discovery_accepted(&job, &progress);
+        }
+        let allow = crate::adapters::allow_private(&self.env);
+        let mut waited = 0;
+        let read = loop {
+            match discover::read_page(&target, allow, &sql, channel.as_str(), None).await? {
+                discover::Read::Wait { ms } if waited + ms <= discover::INLINE_WAIT_MS => {
+                    Delay::from(Duration::from_millis(ms)).await;
+                    waited += ms;
+                }
+                read => break read,
+            }
+        };
+        let now = delivery::now_ms();
+        let (listings, skipped, next) = match read {
+            discover::Read::Page {
+                listings,
+                skipped,
+                next,
+            } => (listings, skipped, next),
+            // The channel asks for longer than a request should wait: the job reads from the
+            // first page when it allows.
+            discover::Read::Wait { ms } => {
+                let ch = channel.clone();
+                let (job, progress) = self
+                    .transact(move |_, sql| {
+                        if let Some(job) = store::discovery_running(sql, ch.as_str())? {
+                            return Ok((job, discover::Progress::new(&ch)));
+                        }
+                        let id = store::next_job_id(sql)?;
+                        let job = discover::new_job(id, &ch, None, now, now + ms as i64);
+                        let progress = discover::Progress::new(&ch);
+                        discover::job_batch(job.clone(), &progress).write(sql)?;
+                        Ok((job, progress))
+                    })
+                    .await?;
+                self.arm_at(job.wake_ms).await?;
+                return discovery_accepted(&job, &progress);
+            }
+            discover::Read::Outage { why, .. } | discover::Read::Refused { why } => {
+                return Err(ApiError::new(
+                    502,
+                    "channel_unavailable",
+                    format!("reading the catalogue: {why}"),
+                ))
+            }
+        };
+        let limits = self.limits;
+        let ch = channel.clone();
+        let (progress, job, pushes) = self
+            .transact(move |hub, sql| {
+                let mut progress = discover::Progress::new(&ch);
+                let pushes = discover::apply_page(
+                    hub,
+                    sql,
+                    &ch,
+                    &listings,
+                    skipped,
+                    &mut progress,
+                    &limits,
+                    now,
+                )?;
+                let job = match next {
+                    None => {
+                        progress.complete = true;
+                        None
+                    }
+                    // A discovery started while this page was read: it reads the rest (this
+                    // page, applied again, changed nothing it had not).
+                    Some(_) if store::discovery_running(sql, ch.as_str())?.is_some() => {
+                        store::discovery_running(sql, ch.as_str())?
+                    }
+                    Some(after) => {
+                        let id = store::next_job_id(sql)?;
+                        let mut job = discover::new_job(id, &ch, Some(after), now, 0);
+                        job.done = progress.listings as i64;
+                        job.total = job.done;
+                        discover::job_batch(job.clone(), &progress).write(sql)?;
+                        Some(job)
+                    }
+                };
+                Ok((progress, job, pushes))
+            })
+            .await?;
+        self.after_load(now, pushes || job.is_some()).await?;
+        match job {
+            Some(job) => discovery_accepted(&job, &progress),
+            None => http::ok(&progress),
+        }
+    }
+
+    /// One step of a discovery job: its next page read (no transaction open during the
+    /// fetch), then applied with the job's cursor and counters in one transaction. A rate
+    /// limit moves its `wake_ms`; an outage is retried under the retry policy; a refusal fails
+    /// it with the channel's reason.
+    async fn discover_step(&self, mut job: store::JobRow) -> std::result::Result<(), ApiError> {
+        let sql = self.sql();
+        let mut progress = self.discovery_state(&job.id)?.unwrap_or_default();
+        let channel = ChannelId::new(job.channels.first().cloned().unwrap_or_default());
+        let target = match &channel {
+            Ok(c) => self.with_hub(|hub| hub.channel(c).map(|c| c.target.clone()))?,
+            Err(_) => None,
+        };
+        let (Ok(channel), Some(target)) = (channel, target) else {
+            job.state = "failed".into();
+            job.error = Some("the channel was deleted".into());
+            return self.commit_discovery(job, progress, None).await;
+        };
+        let allow = crate::adapters::allow_private(&self.env);
+        let read =
+            discover::read_page(&target, allow, &sql, channel.as_str(), job.after.as_deref()).await;
+        let now = delivery::now_ms();
+        let (listings, skipped, next) = match read {
+            Ok(discover::Read::Page {
+                listings,
+                skipped,
+                next,
+            }) => (listings, skipped, next),
+            Ok(discover::Read::Wait { ms }) => {
+                job.wake_ms = now + ms as i64;
+                return self.commit_discovery(job, progress, None).await;
+            }
+            Ok(discover::Read::Outage {
+                why,
+                retry_after_ms,
+            }) => {
+                let policy = delivery::policy(&self.env);
+                progress.retries += 1;
+                if policy.should_retry(progress.retries) {
+                    let backoff = policy.delay_ms(progress.retries, delivery::jitter());
+                    job.wake_ms = now + backoff.max(retry_after_ms.unwrap_or(0)) as i64;
+                    job.error = Some(format!("retrying: {why}"));
+                } else {
+                    job.state = "failed".into();
+                    job.error = Some(format!("reading the catalogue: {why}"));
+                }
+                return self.commit_discovery(job, progress, None).await;
+            }
+            Ok(discover::Read::Refused { why }) => {
+                job.state = "failed".into();
+                job.error = Some(format!("reading the catalogue: {why}"));
+                return self.commit_discovery(job, progress, None).await;
+            }
+            Err(e) => {
+                job.state = "failed".into();
+                job.error = Some(e.message);
+                return self.commit_discovery(job, progress, None).await;
+            }
+        };
+        progress.retries = 0;
+        job.error = None;
+        job.wake_ms = 0;
+        job.after = next;
+        if job.after.is_none() {
+            job.state = "done".into();
+            progress.complete = true;
+        }
+        self.commit_discovery(job, progress, Some((channel, listings, skipped)))
+            .await
+    }
+
+    /// Stores a discovery step — its page applied, if it read one — in one transaction,
+    /// unless the job stopped running while the page was read (an import replaced the hub).
+    async fn commit_discovery(
+        &self,
+        mut job: store::JobRow,
+        mut progress: discover::Progress,
+        page: Option<(
+            ChannelId,
+            Vec<stocksync_channels::listing::DiscoveredListing>,
+            usize,
+        )>,
+    ) -> std::result::Result<(), ApiError> {
+        let now = delivery::now_ms();
+        let limits = self.limits;
+        let pushes = self
+            .transact(move |hub, sql| {
+                let running = store::job_get(sql, &job.id)?.is_some_and(|j| j.state == "running");
+                if !running {
+                    return Ok(false);
+                }
+                let mut pushes = false;
+                if let Some((channel, listings, skipped)) = page {
+                    pushes = discover::apply_page(
+                        hub,
+                        sql,
+                        &channel,
+                        &listings,
+                        skipped,
+                        &mut progress,
+                        &limits,
+                        now,
+                    )?;
+                    job.done = progress.listings as i64;
+                    job.total = job.done;
+                }
+                discover::job_batch(job, &progress).write(sql)?;
+                Ok(pushes)
+            })
+            .await?;
+        if pushes {
+            self.after_load(now, true).await?;
+        }
+        Ok(())
+    }
+
     /// `POST /v1/preview`: the events' rows are prefetched into the working set (a
     /// channel-wide event: the channel's listings, up to the inline limit), then the core
     /// previews on a copy of the working set only, so the cost follows the events.
@@ -673,6 +880,18 @@ impl Ledger {
         let first = url.query_pairs().any(|(k, v)| k == "first" && v == "true");
         let now = delivery::now_ms();
         let limits = self.limits;
+        let check = load::ChannelCheck {
+            allow_private: crate::adapters::allow_private(&self.env),
+            replaced: if first {
+                self.with_hub(|hub| {
+                    hub.channels()
+                        .map(|(id, c)| (id.clone(), c.target.clone()))
+                        .collect()
+                })?
+            } else {
+                Default::default()
+            },
+        };
         let summary = self
             .transact(move |hub, sql| {
                 if first {
@@ -684,7 +903,15 @@ impl Ledger {
                     .write(sql)?;
                     *hub = store::open_hub(sql).map_err(ApiError::internal)?;
                 }
-                load::backup(hub, sql, &body.bytes, limits.chunk, limits.max_rows, now)
+                load::backup(
+                    hub,
+                    sql,
+                    &body.bytes,
+                    limits.chunk,
+                    limits.max_rows,
+                    now,
+                    &check,
+                )
             })
             .await?;
         self.after_load(now, summary.pushes > 0).await?;
@@ -926,10 +1153,15 @@ impl Ledger {
     async fn run_jobs(&self) -> std::result::Result<(), ApiError> {
         let sql = self.sql();
         for _ in 0..self.limits.job_steps {
-            let Some(mut job) = store::job_running(&sql)? else {
+            let now = delivery::now_ms();
+            let Some(mut job) = store::job_running(&sql, now)? else {
                 return Ok(());
             };
-            let now = delivery::now_ms();
+            if job.kind == "discover" {
+                self.discover_step(job).await?;
+                yield_now().await;
+                continue;
+            }
             let batch = if job.kind == "preview" {
                 self.preview_job_step(job)?
             } else {
@@ -1116,6 +1348,19 @@ fn heard_lines(hub: &Hub, event: &Event) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// `202` for a discovery that goes on in the background: its job and what it has read so far.
+fn discovery_accepted(job: &store::JobRow, progress: &discover::Progress) -> Reply {
+    Ok(http::json(
+        202,
+        &serde_json::json!({
+            "job": job.id,
+            "channel": progress.channel,
+            "state": job.state,
+            "progress": progress,
+        }),
+    )?)
+}
+
 /// Which KV keys an event can change.
 enum Mirrored {
     Nothing,
@@ -1172,6 +1417,9 @@ impl DurableObject for Ledger {
         }
         if let Err(e) = state.storage().sql().exec(crate::adapters::SCHEMA, None) {
             worker::console_error!("channel_facts schema: {e}");
+        }
+        if let Err(e) = store::migrate(&state.storage().sql()) {
+            worker::console_error!("Ledger schema migration: {e}");
         }
         let limits = Limits::from_env(&env);
         Self {

@@ -16,6 +16,7 @@ mod backup;
 mod bulk;
 mod cors;
 mod delivery;
+mod discover;
 mod http;
 mod jobs;
 mod ledger;

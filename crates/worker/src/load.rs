@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, wire, BackupLine, Error as CoreError, Event, Hub, ListingKey, Mapping,
-    Outcome, Sku,
+    listing_row_key, wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingKey,
+    Mapping, Outcome, Sku, Target,
 };
 use worker::SqlStorage;
 
@@ -205,9 +205,23 @@ pub fn items(
     Ok(s)
 }
 
+/// How an NDJSON restore checks its `channel` lines, as `PUT /v1/channels/{id}` checks a
+/// target ([`crate::adapters::check_target`]).
+pub struct ChannelCheck {
+    /// The deployment's `ALLOW_PRIVATE_TARGETS`.
+    pub allow_private: bool,
+    /// The targets of the hub a `?first=true` restore replaces: a redacted backup's channel
+    /// keeps their secrets, as a redacted JSON import keeps the hub's.
+    pub replaced: BTreeMap<ChannelId, Target>,
+}
+
 /// `POST /v1/import` of NDJSON: each line a [`BackupLine`], restored in order, `chunk` lines
 /// at a time: a chunk is parsed, prefetched whole (one query per table), then restored and
-/// written line by line, and the working set evicted before the next.
+/// written line by line, and the working set evicted before the next. A `channel` line is
+/// checked as a `PUT` of that channel is (its secrets kept from the hub's channel first): a
+/// bad target is `400 invalid_target` naming the line, and the caller's transaction rolls the
+/// whole request back.
+#[allow(clippy::too_many_arguments)] // the load's inputs, each used once
 pub fn backup(
     hub: &mut Hub,
     sql: &SqlStorage,
@@ -215,6 +229,7 @@ pub fn backup(
     chunk: usize,
     max_rows: usize,
     now: i64,
+    check: &ChannelCheck,
 ) -> Result<Summary, ApiError> {
     let mut s = Summary::default();
     let mut st = WarmStore::new(sql);
@@ -235,8 +250,22 @@ pub fn backup(
                     format!("line {}: not UTF-8", i + 1),
                 )
             })?;
-            let line: BackupLine =
+            let mut line: BackupLine =
                 wire::from_json(text).map_err(|e| located(e, format!("line {}", i + 1)))?;
+            if let BackupLine::Channel { id, channel } = &mut line {
+                let current = hub
+                    .channel(id)
+                    .map(|c| c.target.clone())
+                    .or_else(|| check.replaced.get(id).cloned());
+                channel.target.keep_secrets(current.as_ref());
+                crate::adapters::check_target(channel, None, check.allow_private).map_err(|e| {
+                    ApiError::new(
+                        e.status,
+                        &e.code,
+                        format!("line {}: channel {id:?}: {}", i + 1, e.message),
+                    )
+                })?;
+            }
             channels |= matches!(line, BackupLine::Channel { .. });
             at.push(i);
             part.push(line);

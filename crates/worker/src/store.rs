@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS orders (channel TEXT NOT NULL, ord TEXT NOT NULL, ope
 CREATE TABLE IF NOT EXISTS adjustments (ref TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedule (key TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_by_due ON schedule (due_ms, key);
-CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, channels TEXT NOT NULL, resync INTEGER NOT NULL, at_channel INTEGER NOT NULL, after TEXT, done INTEGER NOT NULL, total INTEGER NOT NULL, error TEXT, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, channels TEXT NOT NULL, resync INTEGER NOT NULL, at_channel INTEGER NOT NULL, after TEXT, done INTEGER NOT NULL, total INTEGER NOT NULL, error TEXT, created_ms INTEGER NOT NULL, wake_ms INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS demo (channel TEXT NOT NULL, listing TEXT NOT NULL, quantity INTEGER NOT NULL, recv_quantity INTEGER, recv_seq INTEGER, edited INTEGER NOT NULL, PRIMARY KEY (channel, listing));
 CREATE TABLE IF NOT EXISTS kv_dirty (key TEXT PRIMARY KEY, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -539,6 +539,20 @@ pub struct JobRow {
     pub total: i64,
     pub error: Option<String>,
     pub created_ms: i64,
+    /// Not advanced before this time (ms since the epoch): a discovery job waiting for the
+    /// channel's rate limit. 0 for a job that runs at once.
+    pub wake_ms: i64,
+}
+
+/// Databases created before `jobs.wake_ms` existed get the column (a no-op once it is there).
+pub fn migrate(sql: &SqlStorage) -> worker::Result<()> {
+    if sql.exec("SELECT wake_ms FROM jobs LIMIT 0", None).is_err() {
+        sql.exec(
+            "ALTER TABLE jobs ADD COLUMN wake_ms INTEGER NOT NULL DEFAULT 0",
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 /// Everything one step writes, committed atomically by [`commit`].
@@ -605,7 +619,7 @@ impl Batch {
                 sql.exec(&format!("DELETE FROM {t}"), None)?;
             }
             sql.exec(
-                "DELETE FROM meta WHERE k = 'next_seq' OR k LIKE 'preview:%'",
+                "DELETE FROM meta WHERE k = 'next_seq' OR k LIKE 'preview:%' OR k LIKE 'discover:%'",
                 None,
             )?;
         }
@@ -683,8 +697,8 @@ impl Batch {
         }
         for j in self.jobs {
             sql.exec(
-                "INSERT OR REPLACE INTO jobs (id, kind, state, channels, resync, at_channel, after, done, total, error, created_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO jobs (id, kind, state, channels, resync, at_channel, after, done, total, error, created_ms, wake_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     j.id.into(),
                     j.kind.into(),
@@ -697,6 +711,7 @@ impl Batch {
                     j.total.into(),
                     j.error.into(),
                     j.created_ms.into(),
+                    j.wake_ms.into(),
                 ],
             )?;
         }
@@ -911,7 +926,7 @@ pub fn next_wakeup(sql: &SqlStorage, now_ms: i64, kv_retry_ms: i64) -> worker::R
     let row = sql
         .exec(
             "SELECT (SELECT MIN(due_ms) FROM schedule), \
-             EXISTS (SELECT 1 FROM jobs WHERE state = 'running'), \
+             (SELECT MIN(wake_ms) FROM jobs WHERE state = 'running'), \
              EXISTS (SELECT 1 FROM kv_dirty)",
             None,
         )?
@@ -926,8 +941,9 @@ pub fn next_wakeup(sql: &SqlStorage, now_ms: i64, kv_retry_ms: i64) -> worker::R
     };
     let mut next = number(row.first());
     let soonest = |next: Option<i64>, at: i64| Some(next.map_or(at, |n: i64| n.min(at)));
-    if number(row.get(1)).unwrap_or(0) > 0 {
-        next = soonest(next, now_ms);
+    // A job waiting for a channel's rate limit wakes the alarm when it may go on.
+    if let Some(wake) = number(row.get(1)) {
+        next = soonest(next, wake.max(now_ms));
     }
     if number(row.get(2)).unwrap_or(0) > 0 {
         next = soonest(next, now_ms + kv_retry_ms);
@@ -1013,6 +1029,8 @@ struct StoredJob {
     total: i64,
     error: Option<String>,
     created_ms: i64,
+    #[serde(default)]
+    wake_ms: i64,
 }
 
 fn job_rows(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> worker::Result<Vec<JobRow>> {
@@ -1031,6 +1049,7 @@ fn job_rows(sql: &SqlStorage, q: &str, args: Vec<SqlStorageValue>) -> worker::Re
             total: j.total,
             error: j.error,
             created_ms: j.created_ms,
+            wake_ms: j.wake_ms,
         })
         .collect())
 }
@@ -1043,13 +1062,25 @@ pub fn job_get(sql: &SqlStorage, id: &str) -> worker::Result<Option<JobRow>> {
     )
 }
 
-/// The oldest running job, if any; recomputes (which deliver) before summary previews (which
-/// only count), so a what-if never delays a real change's pushes.
-pub fn job_running(sql: &SqlStorage) -> worker::Result<Option<JobRow>> {
+/// The oldest running job that may go on at `now_ms`, if any; recomputes (which deliver)
+/// before summary previews (which only count), so a what-if never delays a real change's
+/// pushes.
+pub fn job_running(sql: &SqlStorage, now_ms: i64) -> worker::Result<Option<JobRow>> {
     Ok(job_rows(
         sql,
-        "SELECT * FROM jobs WHERE state = 'running' ORDER BY kind = 'preview', created_ms, id LIMIT 1",
-        vec![],
+        "SELECT * FROM jobs WHERE state = 'running' AND wake_ms <= ? ORDER BY kind = 'preview', created_ms, id LIMIT 1",
+        vec![now_ms.into()],
+    )?
+    .into_iter()
+    .next())
+}
+
+/// The running discovery job of `channel`, if any (one at a time per channel).
+pub fn discovery_running(sql: &SqlStorage, channel: &str) -> worker::Result<Option<JobRow>> {
+    Ok(job_rows(
+        sql,
+        "SELECT * FROM jobs WHERE state = 'running' AND kind = 'discover' AND channels = ? LIMIT 1",
+        vec![wire::to_json(&[channel]).into()],
     )?
     .into_iter()
     .next())

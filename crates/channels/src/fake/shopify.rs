@@ -19,8 +19,9 @@
 //!   and `MAX_COST_EXCEEDED` when it never can;
 //! - `productVariants(first ≤ 250, after: cursor)` pages the catalogue in id order.
 //!
-//! The shop can move its own numbers ([`FakeShopify::sell`], [`FakeShopify::admin_edit`]) and be
-//! taken down ([`FakeShopify::set_down`], 503).
+//! The shop can move its own numbers ([`FakeShopify::sell`], [`FakeShopify::admin_edit`]), be
+//! taken down ([`FakeShopify::set_down`], 503) and revoke the app's token
+//! ([`FakeShopify::revoke_token`], 401).
 
 use std::collections::{BTreeMap, HashMap};
 use std::string::{String, ToString};
@@ -115,6 +116,8 @@ struct Shop {
     admin_edits: Vec<(u64, i64, i64)>,
     next_group: u64,
     next_order: u64,
+    /// Catalogue pages left to answer before the token is revoked.
+    revoke_after_pages: Option<u32>,
 }
 
 /// A running fake shop; stops when dropped.
@@ -155,6 +158,7 @@ impl FakeShopify {
             admin_edits: Vec::new(),
             next_group: 1,
             next_order: 5_000_000_001,
+            revoke_after_pages: None,
         }));
         let s = state.clone();
         let server = Server::start(Arc::new(move |req: &FakeRequest| {
@@ -261,6 +265,18 @@ impl FakeShopify {
     /// While down, every request is answered 503.
     pub fn set_down(&self, down: bool) {
         self.with(|s| s.down = down);
+    }
+
+    /// The merchant uninstalls the app or rotates its token: from now on calls with the old
+    /// token are answered 401, as Shopify does.
+    pub fn revoke_token(&self) {
+        self.with(|s| s.config.access_token = "shpat_revoked".into());
+    }
+
+    /// Revokes the token ([`Self::revoke_token`]) once `pages` more catalogue pages have been
+    /// answered: a discovery that fails in its middle, at a page the test chooses.
+    pub fn revoke_token_after_pages(&self, pages: u32) {
+        self.with(|s| s.revoke_after_pages = Some(pages));
     }
 
     /// Empties the bucket (to test throttling without spending it first).
@@ -522,7 +538,16 @@ impl Shop {
                 }
             }
             "productVariants" => match self.variants_page(&variables) {
-                Ok((data, read)) => (data, 2.0 + read as f64, None, false),
+                Ok((data, read)) => {
+                    if let Some(n) = self.revoke_after_pages.as_mut() {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            self.revoke_after_pages = None;
+                            self.config.access_token = "shpat_revoked".into();
+                        }
+                    }
+                    (data, 2.0 + read as f64, None, false)
+                }
                 Err(errors) => {
                     self.record(operation, 200, false, before, None, false);
                     return FakeResponse::json(200, &json!({ "errors": errors }));

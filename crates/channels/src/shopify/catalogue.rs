@@ -13,6 +13,10 @@ use crate::target::ShopifyApi;
 /// Variants per page: the largest `first` a connection takes.
 pub const VARIANTS_PAGE_SIZE: u32 = 250;
 
+/// The points a page is expected to cost: a connection of `first` objects costs `2 + first`
+/// (shopify.dev "Rate limits"); Shopify refunds what was not read, after the call.
+pub const VARIANTS_PAGE_COST: f64 = 2.0 + VARIANTS_PAGE_SIZE as f64;
+
 const VARIANTS_QUERY: &str = "query StocksyncVariants($first: Int!, $after: String) {\n  productVariants(first: $first, after: $after) {\n    nodes { id sku inventoryItem { id } }\n    pageInfo { hasNextPage endCursor }\n  }\n}";
 
 /// The page after `cursor` (`None`: the first page).

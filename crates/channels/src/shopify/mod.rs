@@ -13,7 +13,9 @@ mod set;
 mod throttle;
 mod webhook;
 
-pub use catalogue::{build_variants_page, parse_variants_page, VariantsPage, VARIANTS_PAGE_SIZE};
+pub use catalogue::{
+    build_variants_page, parse_variants_page, VariantsPage, VARIANTS_PAGE_COST, VARIANTS_PAGE_SIZE,
+};
 pub use read::{
     build_read_available, build_variant_items, parse_read_available, parse_variant_items,
     ItemLevel, MAX_ITEMS_PER_READ,
@@ -23,7 +25,7 @@ pub use set::{
     PushAnswer, SetCall, SetQuantity, SetQuantityError, MAX_QUANTITIES_PER_CALL, MAX_QUANTITY,
     SET_QUANTITIES_COST,
 };
-pub use throttle::{wait_ms, CostBucket, QueryCost, ThrottleStatus};
+pub use throttle::{cost_of, read_cost, wait_ms, CostBucket, QueryCost, ThrottleStatus};
 pub use webhook::{parse_webhook, Topic};
 
 pub use crate::push::{CallFailure, ItemError, ItemResult};

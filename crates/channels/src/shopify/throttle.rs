@@ -27,6 +27,29 @@ pub struct QueryCost {
     pub throttle_status: ThrottleStatus,
 }
 
+/// The `extensions.cost` of any Shopify answer (a throttled one's too), read without building
+/// the rest of the body: what the shell records to pace its next call ([`CostBucket`]).
+pub fn cost_of(body: &[u8]) -> Option<QueryCost> {
+    #[derive(Deserialize)]
+    struct Answer {
+        extensions: Option<Extensions>,
+    }
+    #[derive(Deserialize)]
+    struct Extensions {
+        cost: Option<QueryCost>,
+    }
+    serde_json::from_slice::<Answer>(body)
+        .ok()?
+        .extensions?
+        .cost
+}
+
+/// The points a `nodes(ids:)` read of `n` items is expected to cost: one for the query and one
+/// per object returned (shopify.dev "Rate limits": an object costs 1, a connection `2 + first`).
+pub fn read_cost(n: usize) -> f64 {
+    1.0 + n as f64
+}
+
 /// Milliseconds until a call of `cost` points fits in the bucket described by `status`
 /// (0 when it fits now). A cost above the bucket's maximum can never run: the wait is then for
 /// a full bucket, and the caller must split the call.
@@ -109,6 +132,17 @@ mod tests {
             ..status(0.0)
         };
         assert_eq!(wait_ms(10.0, &never), 60_000);
+    }
+
+    #[test]
+    fn the_cost_is_read_from_any_answer() {
+        let throttled = br#"{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],"extensions":{"cost":{"requestedQueryCost":752,"actualQueryCost":null,"throttleStatus":{"maximumAvailable":1000.0,"currentlyAvailable":666,"restoreRate":50.0}}}}"#;
+        let c = cost_of(throttled).expect("a cost");
+        assert_eq!(c.requested_query_cost, 752.0);
+        assert_eq!(c.actual_query_cost, None);
+        assert_eq!(c.throttle_status.currently_available, 666.0);
+        assert_eq!(cost_of(br#"{"data":{}}"#), None);
+        assert_eq!(cost_of(b"<html>"), None);
     }
 
     #[test]

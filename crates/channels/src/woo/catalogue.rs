@@ -12,6 +12,7 @@ use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::call_failure;
@@ -23,11 +24,23 @@ use crate::target::WooApi;
 /// Items per page: the WordPress REST API's maximum `per_page`.
 pub const PAGE_SIZE: u32 = 100;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Cursor {
+/// Where a walk is: the page to fetch next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Cursor {
     Products { page: u32 },
     Variations { parent: u64, page: u32 },
     Done,
+}
+
+/// A walk's whole position, to store between pages (a background discovery resumes from it
+/// after a restart): the next page, and the variable products whose variations are still to
+/// walk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkPosition {
+    pub cursor: Cursor,
+    #[serde(default)]
+    pub parents: Vec<u64>,
 }
 
 /// Walks a shop's whole catalogue, one request at a time.
@@ -54,6 +67,23 @@ impl CatalogueWalk {
             api,
             cursor: Cursor::Products { page: 1 },
             parents: VecDeque::new(),
+        }
+    }
+
+    /// Resumes a walk at a stored position.
+    pub fn resume(api: WooApi, at: WalkPosition) -> CatalogueWalk {
+        CatalogueWalk {
+            api,
+            cursor: at.cursor,
+            parents: at.parents.into_iter().collect(),
+        }
+    }
+
+    /// The position to store; [`Self::resume`] continues from it.
+    pub fn position(&self) -> WalkPosition {
+        WalkPosition {
+            cursor: self.cursor.clone(),
+            parents: self.parents.iter().copied().collect(),
         }
     }
 

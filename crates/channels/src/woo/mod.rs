@@ -10,7 +10,7 @@ mod catalogue;
 mod stock;
 mod webhook;
 
-pub use catalogue::{CatalogueWalk, WooPage, PAGE_SIZE};
+pub use catalogue::{CatalogueWalk, Cursor, WalkPosition, WooPage, PAGE_SIZE};
 pub use stock::{build_stock_batches, parse_stock_batch, StockCall, StockUpdate, MAX_BATCH_ITEMS};
 pub use webhook::{parse_webhook, WooInbound};
 

@@ -83,7 +83,7 @@ fn a_woocommerce_catalogue_with_variations() {
         }
     }
     let api = crate::woo::api_for(&fake);
-    let mut walk = CatalogueWalk::new(api);
+    let mut walk = CatalogueWalk::new(api.clone());
     let mut products = BTreeSet::new();
     let mut variations = BTreeSet::new();
     let mut requests = 0;
@@ -93,6 +93,9 @@ fn a_woocommerce_catalogue_with_variations() {
         let page = walk
             .handle(a.status, a.headers.as_slice(), &a.body)
             .unwrap();
+        // Stored as JSON after every page and resumed (a background discovery's restart).
+        let stored = serde_json::to_string(&walk.position()).unwrap();
+        walk = CatalogueWalk::resume(api.clone(), serde_json::from_str(&stored).unwrap());
         for l in page.listings {
             match l.address {
                 ListingAddress::WooProduct => assert!(products.insert(l.listing)),

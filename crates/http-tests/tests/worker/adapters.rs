@@ -163,3 +163,96 @@ fn private_targets_are_refused_unless_the_deployment_allows_them() {
     let r = put_channel(&api, "hook", hook("https://hooks.example.com/stock"));
     assert!(r.is_success(), "a public address is fine: {}", r.body);
 }
+
+fn ndjson_export(api: &Api, secrets: bool) -> Vec<String> {
+    let path = if secrets {
+        "/v1/export?include_secrets=true"
+    } else {
+        "/v1/export"
+    };
+    let r = api.send(
+        "GET",
+        path,
+        Body::None,
+        &[("Accept", "application/x-ndjson")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body.lines().map(str::to_string).collect()
+}
+
+fn post_ndjson(api: &Api, path: &str, lines: &[String]) -> stocksync_http_tests::client::Resp {
+    api.send(
+        "POST",
+        path,
+        Body::Raw(
+            "application/x-ndjson",
+            (lines.join("\n") + "\n").into_bytes(),
+        ),
+        &[],
+    )
+}
+
+#[test]
+fn an_ndjson_import_checks_channel_targets_as_a_put_does() {
+    let api = api("adapters-ndjson");
+    api.ok("PUT", "/v1/locations/L1", Some(json!({})));
+    let r = put_channel(&api, "shop", shopify(json!({})));
+    assert!(r.is_success(), "{}", r.body);
+    let lines = ndjson_export(&api, true);
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"type\":\"channel\""))
+        .expect("a channel line");
+    let before = api.export();
+    // Each bad target refuses the whole request, naming its line; nothing changes, a
+    // replacing (`?first=true`) import included.
+    let bad_targets = [
+        (json!({"shop": "not-a-shop"}), "shop"),
+        (json!({"endpoint": "ftp://10.0.0.1"}), "endpoint"),
+        (json!({"api_version": "2025-10"}), "api_version"),
+    ];
+    for (change, needle) in bad_targets {
+        let mut line: Value = serde_json::from_str(&lines[at]).unwrap();
+        let target = line
+            .pointer_mut("/channel/target")
+            .expect("the channel's target");
+        for (k, v) in change.as_object().unwrap() {
+            if v.is_null() {
+                target.as_object_mut().unwrap().remove(k);
+            } else {
+                target[k] = v.clone();
+            }
+        }
+        let mut bad = lines.clone();
+        bad[at] = line.to_string();
+        for path in ["/v1/import?first=true", "/v1/import"] {
+            let r = post_ndjson(&api, path, &bad);
+            assert_eq!(
+                (r.status, r.code().as_deref()),
+                (400, Some("invalid_target")),
+                "{change} {path}: {}",
+                r.body
+            );
+            assert!(
+                r.body.contains(&format!("line {}", at + 1)),
+                "the line is named: {}",
+                r.body
+            );
+            assert!(r.body.contains(needle), "{}", r.body);
+            assert_eq!(api.export(), before, "{change} {path}: nothing changed");
+        }
+    }
+    // A redacted backup restored over the hub it came from keeps that hub's secrets, as a
+    // redacted JSON import does; a good one imports.
+    let redacted = ndjson_export(&api, false);
+    assert!(!redacted.join("\n").contains("shpat_secret_token"));
+    let r = post_ndjson(&api, "/v1/import?first=true", &redacted);
+    assert!(r.is_success(), "{}", r.body);
+    assert_eq!(api.export(), before, "secrets kept");
+    // Into an empty hub, a redacted Shopify channel has no token: refused, as a PUT is.
+    let empty = crate::api("adapters-ndjson-empty");
+    let r = post_ndjson(&empty, "/v1/import?first=true", &redacted);
+    assert_eq!(r.code().as_deref(), Some("invalid_target"), "{}", r.body);
+    assert!(r.body.contains("access_token"), "{}", r.body);
+    assert_eq!(empty.ok("GET", "/v1/channels", None), json!([]));
+}

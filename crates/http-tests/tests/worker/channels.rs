@@ -8,7 +8,7 @@ use stocksync_channels::fake::shopify::{self as fshop, FakeShopify, ShopifyConfi
 use stocksync_channels::fake::woo::{self as fwoo, FakeWoo, WooConfig, WooKind};
 use stocksync_channels::fake::SignedWebhook;
 use stocksync_http_tests::client::{Api, Body, Resp};
-use stocksync_http_tests::server::wait_for;
+use stocksync_http_tests::server::{test_key, wait_for, Options, Wrangler};
 
 use crate::{api, SECS};
 
@@ -262,6 +262,94 @@ fn a_throttled_shopify_is_waited_for_not_hammered() {
 }
 
 #[test]
+fn shopify_calls_are_paced_by_the_cost_bucket_not_throttled() {
+    // A bucket of 12 points restoring 4 a second: a mutation (10 points) right after another
+    // would be THROTTLED; the hub waits until the bucket has restored instead.
+    let s = shop(
+        "channels-paced",
+        20,
+        ShopifyConfig {
+            bucket_max: 12.0,
+            restore_rate: 4.0,
+            ..ShopifyConfig::default()
+        },
+    );
+    for (i, want) in [19, 18, 17, 16].into_iter().enumerate() {
+        s.api.ok(
+            "POST",
+            &format!("/v1/items/{SKU}/adjust"),
+            Some(json!({"location": "L1", "delta": -1})),
+        );
+        let landed = wait_for(30 * SECS, || {
+            (s.shopify.available(ITEM) == Some(want)).then_some(())
+        });
+        assert!(
+            landed.is_some(),
+            "push {i} ({want}) landed: Shopify shows {:?}; {}",
+            s.shopify.available(ITEM),
+            s.api.listing("shop", &VARIANT.to_string())
+        );
+    }
+    settle(&s, 16, 16);
+    let calls = s.shopify.calls();
+    let throttled = calls.iter().filter(|c| c.throttled).count();
+    assert!(
+        throttled <= 1,
+        "at most the first call, before the bucket was known: {calls:?}"
+    );
+    let sets: Vec<i64> = s
+        .shopify
+        .applied()
+        .into_iter()
+        .filter(|(item, _)| *item == ITEM)
+        .map(|(_, q)| q)
+        .collect();
+    assert_eq!(sets, [20, 19, 18, 17, 16], "every push landed, once");
+    let listing = s.api.listing("shop", &VARIANT.to_string());
+    assert_eq!(
+        listing["attempts"], 0,
+        "pacing is no failed attempt: {listing}"
+    );
+}
+
+#[test]
+fn a_direct_edit_down_is_held_then_overwritten_when_the_hold_lapses() {
+    // The shared instance's hold is short (`STALE_HOLD_MS`, crates/http-tests/src/server.rs).
+    let s = shop("channels-lapse", 5, ShopifyConfig::default());
+    // The merchant sets 2 on Shopify directly; then goods in: the hub wants 6.
+    s.shopify.admin_edit(ITEM, 2);
+    s.api.ok(
+        "POST",
+        &format!("/v1/items/{SKU}/adjust"),
+        Some(json!({"location": "L1", "delta": 1})),
+    );
+    // Stale: 3 units lost without an order the hub heard of may be sales, so they are held
+    // back (3 sent); no order ever explains them, so the hold lapses and the alarm sends the
+    // hub's 6 over the edit, with no new order or change.
+    let over = wait_for(90 * SECS, || {
+        (s.shopify.available(ITEM) == Some(6)).then_some(())
+    });
+    let sets: Vec<i64> = s
+        .shopify
+        .applied()
+        .into_iter()
+        .filter(|(item, _)| *item == ITEM)
+        .map(|(_, q)| q)
+        .collect();
+    assert!(
+        over.is_some(),
+        "the hub's number after the lapse: Shopify shows {:?}, sets {sets:?}; {}",
+        s.shopify.available(ITEM),
+        s.api.listing("shop", &VARIANT.to_string())
+    );
+    assert_eq!(sets, [5, 3, 6], "first held back, then the hub's number");
+    assert_eq!(reserved(&s.api), 0, "no order");
+    settle(&s, 6, 6);
+    let listing = s.api.listing("shop", &VARIANT.to_string());
+    assert_eq!(listing["last_sent"], 6, "{listing}");
+}
+
+#[test]
 fn a_woocommerce_batch_with_one_bad_item_fails_that_listing_alone() {
     let s = shop("channels-woo-bad", 5, ShopifyConfig::default());
     s.woo.add(302, WooKind::Simple, SKU, 0);
@@ -314,16 +402,26 @@ fn an_outage_then_recovery_delivers_the_latest_number() {
     settle(&s, 6, 6);
 }
 
+/// Polls a job until it is no longer running; its last view.
+fn finished(api: &Api, id: &str) -> Value {
+    let path = format!("/v1/jobs/{id}");
+    wait_for(120 * SECS, || {
+        let j = api.ok("GET", &path, None);
+        (j["state"] != "running").then_some(j)
+    })
+    .unwrap_or_else(|| panic!("job {id} did not end: {}", api.ok("GET", &path, None)))
+}
+
 #[test]
-fn discovery_of_a_10000_variant_store_links_by_sku_and_pushes() {
-    // A large plan's bucket: 40 pages of 250 variants cost thousands of points, which a
-    // Standard plan's 100 points/s would take minutes to allow (discovery waits, up to 20 s).
+fn discovery_of_a_10000_variant_store_is_a_job_that_links_by_sku_and_pushes() {
+    // A bucket that allows about four pages a second (a page asks for 252 points), so the
+    // job paces itself on the bucket between pages.
     let s = shop(
         "channels-discover",
         5,
         ShopifyConfig {
-            bucket_max: 20_000.0,
-            restore_rate: 10_000.0,
+            bucket_max: 1_000.0,
+            restore_rate: 1_000.0,
             ..ShopifyConfig::default()
         },
     );
@@ -336,14 +434,45 @@ fn discovery_of_a_10000_variant_store_links_by_sku_and_pushes() {
             Some(json!({"levels": {"L1": 7}})),
         );
     }
-    let r = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    let r = s
+        .api
+        .send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "more than a page is a job: {}", r.body);
+    let accepted = r.json();
+    let id = accepted["job"].as_str().expect("a job id").to_string();
+    assert_eq!(
+        accepted["progress"]["pages"], 1,
+        "the first page read in the request: {accepted}"
+    );
+    // One discovery per channel: asked again while it runs, the answer is the same job.
+    let again = s
+        .api
+        .send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.json()["job"], id.as_str(), "{}", again.body);
+
+    let done = finished(&s.api, &id);
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["kind"], "discover");
+    let r = &done["result"];
     assert_eq!(r["listings"], 10_001, "{r}");
+    assert_eq!(r["pages"], 41, "250 variants a page, each page once: {r}");
     assert_eq!(r["linked"], 3, "{r}");
     assert_eq!(
         r["unmatched"], 9_997,
-        "already-linked and unknown skus: {r}"
+        "already-linked and unknown skus: {}",
+        done["progress"]
+    );
+    assert_eq!(
+        r["unmatched_listings"].as_array().map(Vec::len),
+        Some(1_000)
+    );
+    assert_eq!(
+        r["unmatched_listings"][0],
+        json!({"listing": "1000001", "sku": "BIG-1"})
     );
     assert_eq!(r["complete"], true, "{r}");
+    assert_eq!(done["done"], 10_001);
     s.api.wait_synced(30 * SECS).unwrap();
     for i in [0u64, 4_321, 9_999] {
         assert_eq!(
@@ -352,9 +481,70 @@ fn discovery_of_a_10000_variant_store_links_by_sku_and_pushes() {
             "BIG-{i} pushed through its discovered inventory item"
         );
     }
+    let calls = s.shopify.calls();
+    let throttled = calls.iter().filter(|c| c.throttled).count();
+    assert!(
+        throttled <= 1,
+        "paced by the bucket, not by THROTTLED answers: {throttled} of {} calls",
+        calls.len()
+    );
     // Discovering again links nothing new.
-    let again = s.api.ok("POST", "/v1/channels/shop/discover", None);
-    assert_eq!(again["linked"], 0, "{again}");
+    let r = s
+        .api
+        .send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let again = finished(&s.api, r.json()["job"].as_str().unwrap());
+    assert_eq!(again["result"]["linked"], 0, "{again}");
+    assert_eq!(again["result"]["listings"], 10_001, "{again}");
+}
+
+#[test]
+fn a_small_catalogue_is_discovered_in_the_request_and_a_refusing_channel_fails_the_job() {
+    let s = shop("channels-discover-small", 5, ShopifyConfig::default());
+    s.shopify.add_variants(100, 2_000_000, "SMALL-");
+    s.api.ok(
+        "PUT",
+        "/v1/items/SMALL-7",
+        Some(json!({"levels": {"L1": 3}})),
+    );
+    let r = s.api.ok("POST", "/v1/channels/shop/discover", None);
+    assert_eq!(
+        (
+            &r["listings"],
+            &r["linked"],
+            &r["unmatched"],
+            &r["complete"]
+        ),
+        (&json!(101), &json!(1), &json!(99), &json!(true)),
+        "{r}"
+    );
+    // A bigger catalogue whose token is revoked after the first page: the job fails with
+    // the channel's reason, and what it read before stays.
+    s.shopify.add_variants(1_000, 3_000_000, "MORE-");
+    s.api.ok(
+        "PUT",
+        "/v1/items/MORE-0",
+        Some(json!({"levels": {"L1": 2}})),
+    );
+    s.shopify.revoke_token_after_pages(1);
+    let r = s
+        .api
+        .send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["job"].as_str().unwrap().to_string();
+    let done = finished(&s.api, &id);
+    assert_eq!(done["state"], "failed", "{done}");
+    let error = done["error"].as_str().unwrap_or_default();
+    assert!(error.contains("401"), "{done}");
+    assert!(
+        s.api.listing("shop", "3000000")["sku"] == "MORE-0",
+        "the first page's link stays"
+    );
+    // An unknown channel is refused before anything is read.
+    let r = s
+        .api
+        .send("POST", "/v1/channels/nope/discover", Body::None, &[]);
+    assert_eq!(r.code().as_deref(), Some("unknown_channel"), "{}", r.body);
 }
 
 #[test]
@@ -367,12 +557,90 @@ fn discovery_finds_woocommerce_variations_and_pushes_them_through_their_parent()
         .add(402, WooKind::Variation { parent: 400 }, "TEE-M", 0);
     s.api
         .ok("PUT", "/v1/items/TEE-M", Some(json!({"levels": {"L1": 6}})));
-    let r = s.api.ok("POST", "/v1/channels/woo/discover", None);
-    assert_eq!(r["linked"], 1, "{r}");
+    // Products, then the variable product's variations: two pages, so a job.
+    let r = s
+        .api
+        .send("POST", "/v1/channels/woo/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let done = finished(&s.api, r.json()["job"].as_str().unwrap());
+    let r = &done["result"];
+    assert_eq!(r["linked"], 1, "{done}");
+    assert_eq!(
+        r["listings"], 3,
+        "the simple product and two variations: {done}"
+    );
     s.api.wait_synced(15 * SECS).unwrap();
     assert_eq!(
         s.woo.stock(402),
         Some(6),
         "pushed through /products/400/variations/batch"
     );
+}
+
+#[test]
+fn a_discovery_job_survives_a_restart_and_reads_each_page_once() {
+    // Its own instance (it restarts), one job step per alarm run, and a bucket that allows
+    // about one page a second, so the job is still running when the instance stops.
+    let vars = [
+        ("ALLOW_TENANT_HEADER", "1"),
+        ("ALLOW_PRIVATE_TARGETS", "1"),
+        ("JOB_STEPS", "1"),
+    ];
+    let mut server = Wrangler::start(Options {
+        name: "discover-restart".into(),
+        api_key: Some(test_key()),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    });
+    let shopify = FakeShopify::start(ShopifyConfig {
+        bucket_max: 300.0,
+        restore_rate: 250.0,
+        ..ShopifyConfig::default()
+    });
+    shopify.add_variants(3_000, 1_000_000, "R-");
+    let sc = shopify.config();
+    let api = Api::new(&server, "discover-restart");
+    crate::given(
+        &api,
+        json!([
+            {"type": "location_put", "id": "L1", "location": {}},
+            {"type": "item_put", "sku": "R-5", "item": {"levels": {"L1": 4}}},
+            {"type": "item_put", "sku": "R-2999", "item": {"levels": {"L1": 9}}},
+            {"type": "channel_put", "id": "shop", "channel": {"locations": ["L1"], "target": {
+                "kind": "shopify", "shop": sc.shop, "api_version": sc.api_version,
+                "location_id": format!("gid://shopify/Location/{}", sc.location_id),
+                "access_token": sc.access_token, "webhook_secret": SHOP_SECRET,
+                "endpoint": shopify.endpoint()}}}
+        ]),
+    );
+    let r = api.send("POST", "/v1/channels/shop/discover", Body::None, &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["job"].as_str().unwrap().to_string();
+    let mid = wait_for(60 * SECS, || {
+        let j = api.ok("GET", &format!("/v1/jobs/{id}"), None);
+        (j["progress"]["pages"].as_u64() >= Some(3)).then_some(j)
+    })
+    .expect("the job reads pages");
+    assert_eq!(mid["state"], "running", "stopped in the middle: {mid}");
+    server.stop();
+    server.restart();
+    let api = Api::new(&server, "discover-restart");
+    let done = finished(&api, &id);
+    assert_eq!(
+        done["state"], "done",
+        "resumed after the restart: {done} (was {mid})"
+    );
+    let r = &done["result"];
+    assert_eq!(r["listings"], 3_000, "{r}");
+    assert_eq!(r["pages"], 12, "each page applied once: {r}");
+    assert_eq!(
+        (&r["linked"], &r["unmatched"]),
+        (&json!(2), &json!(2_998)),
+        "{r}"
+    );
+    api.wait_synced(30 * SECS).unwrap();
+    assert_eq!(shopify.available(1_000_000 + 500_000_000 + 5), Some(4));
+    assert_eq!(shopify.available(1_000_000 + 500_000_000 + 2_999), Some(9));
 }
