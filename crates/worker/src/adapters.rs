@@ -595,6 +595,11 @@ impl Stale<'_> {
                         quantity,
                         change_from,
                     } => {
+                        // The channel shows `now`, and the rule has counted what it lost: if
+                        // the resend is refused stale again, the next compare starts from
+                        // here, so the same loss is not held twice (found by the hub
+                        // simulation's compare-and-swap channel).
+                        facts[i].shown = Some(now);
                         resend.push((
                             seq,
                             SetQuantity {
