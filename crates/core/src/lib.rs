@@ -68,7 +68,7 @@ pub use model::{
 pub use plan::{
     Dirty, Explain, Hold, ItemView, KitLine, LevelView, LineReceipt, ListingStatus, ListingView,
     OrderReceipt, Outcome, Push, Rule, RuleSource, SkipReason, Skipped, Step, StockLine,
-    SyncStatus, WebhookPush,
+    SyncStatus, WebhookBatch, WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
 };
 pub use preview::{ListingChange, Preview, Warning, WarningCode};
 pub use qty::{Qty, MAX_QTY};

@@ -146,6 +146,10 @@ pub enum Target {
         /// `GET /v1/channels`; left out of a `PUT`, the channel keeps the secret it had.
         #[cfg_attr(feature = "ts", ts(optional))]
         secret: Option<String>,
+        /// `true`: pushes go out up to 100 per call as `{"pushes": [...]}` (README: "Webhook
+        /// batches"); absent or `false`: one call per push.
+        #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+        batch: bool,
     },
     /// A Shopify store (SPEC §9): `shop`, `location_id`, `api_version`, `access_token`,
     /// `webhook_secret`, `endpoint`.
@@ -253,9 +257,10 @@ impl Target {
     /// The same target with its secrets removed, for showing.
     pub fn redacted(&self) -> Target {
         match self {
-            Target::Webhook { url, .. } => Target::Webhook {
+            Target::Webhook { url, batch, .. } => Target::Webhook {
                 url: url.clone(),
                 secret: None,
+                batch: *batch,
             },
             Target::Demo => Target::Demo,
             Target::Shopify(f) => Target::Shopify(f.without_secrets()),

@@ -38,6 +38,28 @@ pub struct WebhookPush {
     pub sent_at: String,
 }
 
+/// The body of a batched webhook call (a target with `"batch": true`): at most
+/// [`WEBHOOK_BATCH_MAX`] pushes, each with the idempotency key it would have had alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WebhookBatch {
+    pub pushes: Vec<WebhookBatchItem>,
+}
+
+/// One push of a [`WebhookBatch`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WebhookBatchItem {
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub push: WebhookPush,
+    /// `{channel}:{listing}:{seq}`, as the `Idempotency-Key` header of a single push.
+    pub idempotency_key: String,
+}
+
+/// The most pushes one batched webhook call carries.
+pub const WEBHOOK_BATCH_MAX: usize = 100;
+
 /// Why a listing receives nothing (SPEC §2.2), checked in this order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -231,12 +231,15 @@ impl serde::Serialize for Target {
         use serde::ser::SerializeMap;
         let (kind, fields): (&str, &[(String, String)]) = match self {
             Target::Demo => ("demo", &[]),
-            Target::Webhook { url, secret } => {
+            Target::Webhook { url, secret, batch } => {
                 let mut m = s.serialize_map(None)?;
                 m.serialize_entry("kind", "webhook")?;
                 m.serialize_entry("url", url)?;
                 if let Some(secret) = secret {
                     m.serialize_entry("secret", secret)?;
+                }
+                if *batch {
+                    m.serialize_entry("batch", batch)?;
                 }
                 return m.end();
             }
@@ -261,8 +264,9 @@ impl<'de> Deserialize<'de> for Target {
                 let t = Target::Webhook {
                     url: f.take("url")?,
                     secret: f.maybe("secret")?,
+                    batch: f.maybe("batch")?.unwrap_or(false),
                 };
-                f.done(t, &["kind", "url", "secret"])
+                f.done(t, &["kind", "url", "secret", "batch"])
             }
             "shopify" => f
                 .adapter(SHOPIFY_FIELDS, SHOPIFY_REQUIRED)

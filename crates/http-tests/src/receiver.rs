@@ -1,5 +1,6 @@
 //! A webhook endpoint for tests: a plain HTTP/1.1 server on 127.0.0.1 that records every
-//! request and answers 200, or 503 while it is "down" or for the next N requests.
+//! request and answers 200, or 503 while it is "down" or for the next N requests. To a batch
+//! body (`{"pushes": [...]}`) it may answer 200 naming one listing's pushes as failed.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -39,6 +40,8 @@ impl Hit {
 struct Behaviour {
     down: bool,
     fail_next: u32,
+    /// In a batch body, this listing's pushes are answered as failed (inside a 200).
+    refuse_listing: Option<String>,
     hits: Vec<Hit>,
 }
 
@@ -93,6 +96,11 @@ impl Receiver {
         self.with(|b| b.fail_next = n);
     }
 
+    /// In batch bodies, answer this listing's pushes as failed (`None`: accept every push).
+    pub fn refuse_listing(&self, listing: Option<&str>) {
+        self.with(|b| b.refuse_listing = listing.map(str::to_string));
+    }
+
     pub fn hits(&self) -> Vec<Hit> {
         self.with(|b| b.hits.clone())
     }
@@ -143,6 +151,7 @@ fn serve(conn: TcpStream, state: &Mutex<Behaviour>) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
+    let mut refused = Vec::new();
     let status = {
         let mut b = match state.lock() {
             Ok(b) => b,
@@ -156,6 +165,17 @@ fn serve(conn: TcpStream, state: &Mutex<Behaviour>) {
         } else {
             200
         };
+        if let (200, Some(listing)) = (status, &b.refuse_listing) {
+            let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            for push in sent["pushes"].as_array().into_iter().flatten() {
+                if push["listing"].as_str() == Some(listing.as_str()) {
+                    refused.push(serde_json::json!({
+                        "idempotency_key": push["idempotency_key"],
+                        "error": "unknown product",
+                    }));
+                }
+            }
+        }
         b.hits.push(Hit {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
@@ -164,10 +184,15 @@ fn serve(conn: TcpStream, state: &Mutex<Behaviour>) {
         });
         status
     };
-    let text = if status == 200 { "ok" } else { "unavailable" };
+    let text = match status {
+        200 if !refused.is_empty() => serde_json::json!({ "failed": refused }).to_string(),
+        200 => "ok".to_string(),
+        _ => "unavailable".to_string(),
+    };
     let answer = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         if status == 200 { "OK" } else { "Service Unavailable" },
+        if refused.is_empty() { "text/plain" } else { "application/json" },
         text.len()
     );
     let mut conn = conn;

@@ -69,6 +69,9 @@ pub fn fast_retry_vars() -> Vec<(String, String)> {
         // edit down overwritten when no order explains it. Long enough that a test's late
         // webhook (sent a few seconds after the stale compare) still finds its hold.
         ("STALE_HOLD_MS", "15000"),
+        // Delivery rounds of 150 listings: a 250-listing batched webhook takes two rounds,
+        // the first split into calls of 100 and 50.
+        ("DELIVERY_BATCH", "150"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

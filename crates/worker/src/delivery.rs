@@ -10,21 +10,21 @@
 //!   `Idempotency-Key: {channel}:{listing}:{seq}` and `X-Stocksync-Signature`; any 2xx within
 //!   [`TIMEOUT_MS`] is delivered, anything else failed.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use futures_util::future::{join_all, select, Either};
-use stocksync_core::{Event, Hub, ListingKey, Pending, Qty, RetryPolicy, Sku, Target, WebhookPush};
-use wasm_bindgen::JsValue;
-use worker::{
-    AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+use futures_util::future::{join, join_all};
+use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
+use stocksync_core::{
+    wire, Event, Hub, ListingKey, Pending, Qty, RetryPolicy, Sku, Target, WebhookBatch,
+    WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
 };
+use worker::Env;
 
+use crate::adapters::Answer;
 use crate::signature;
 
 /// How long one webhook call may take.
 pub const TIMEOUT_MS: u64 = 10_000;
-/// Listings delivered per batch (one transaction records a batch's results).
-pub const BATCH: i64 = 50;
 
 /// One delivery to make: a listing's pending push, read from the hub before any await.
 #[derive(Clone, Debug)]
@@ -86,6 +86,23 @@ impl Attempt {
         }
     }
 
+    /// `{channel}:{listing}:{seq}`: the same for every attempt at one push.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}:{}", self.key.channel, self.key.listing, self.seq)
+    }
+
+    /// The webhook body of this push.
+    fn push(&self, sent_at: String) -> WebhookPush {
+        WebhookPush {
+            channel: self.key.channel.clone(),
+            listing: self.key.listing.clone(),
+            sku: self.sku.clone(),
+            quantity: self.quantity.get(),
+            seq: self.seq,
+            sent_at,
+        }
+    }
+
     pub fn is_demo(&self) -> bool {
         matches!(self.target, Some(Target::Demo))
     }
@@ -112,24 +129,64 @@ impl Attempt {
     }
 }
 
-/// Delivers every attempt, in the same order: webhooks concurrently, each real channel's
-/// listings batched per channel ([`crate::adapters`]).
+/// Single webhook calls one delivery round makes (all in flight together); the rest of the
+/// round's single webhooks are due again at once. A dead receiver holds a round for at most
+/// one [`TIMEOUT_MS`].
+const SINGLE_CALLS: usize = 64;
+
+/// Delivers every attempt, in the same order: the demo channel at once (it is in the object),
+/// webhooks concurrently (one call per push, or up to [`WEBHOOK_BATCH_MAX`] per call for a
+/// `"batch": true` target), each real channel's listings batched per channel
+/// ([`crate::adapters`]).
 pub async fn deliver(attempts: &[Attempt], env: &Env, sql: &worker::SqlStorage) -> Vec<Delivery> {
     let allow = crate::adapters::allow_private(env);
     let mut out: Vec<Option<Delivery>> = vec![None; attempts.len()];
-    let mut plain = Vec::new();
-    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    let mut single = Vec::new();
+    let mut batched: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, a) in attempts.iter().enumerate() {
         match &a.target {
+            Some(Target::Demo) => out[i] = Some(Delivery::Done),
             Some(Target::Shopify(_) | Target::Woocommerce(_)) => {
                 groups.entry(a.key.channel.as_str()).or_default().push(i)
             }
-            _ => plain.push(i),
+            Some(Target::Webhook {
+                batch: true,
+                secret: Some(_),
+                ..
+            }) => batched.entry(a.key.channel.as_str()).or_default().push(i),
+            _ if single.len() < SINGLE_CALLS => single.push(i),
+            _ => {
+                out[i] = Some(Delivery::Later {
+                    wait_ms: 0,
+                    why: "the delivery round was full".into(),
+                })
+            }
         }
     }
-    let sent = join_all(plain.iter().map(|&i| deliver_one(&attempts[i]))).await;
-    for (&i, r) in plain.iter().zip(sent) {
+    let calls: Vec<Vec<usize>> = batched
+        .into_values()
+        .flat_map(|idx| {
+            idx.chunks(WEBHOOK_BATCH_MAX)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (sent, batches) = join(
+        join_all(single.iter().map(|&i| deliver_one(&attempts[i]))),
+        join_all(calls.iter().map(|idx| {
+            let group: Vec<&Attempt> = idx.iter().map(|&i| &attempts[i]).collect();
+            async move { webhook_batch(&group).await }
+        })),
+    )
+    .await;
+    for (&i, r) in single.iter().zip(sent) {
         out[i] = Some(r.into());
+    }
+    for (idx, results) in calls.iter().zip(batches) {
+        for (&i, r) in idx.iter().zip(results) {
+            out[i] = Some(r);
+        }
     }
     for (channel, idx) in groups {
         let group: Vec<&Attempt> = idx.iter().map(|&i| &attempts[i]).collect();
@@ -159,7 +216,15 @@ async fn deliver_one(a: &Attempt) -> Result<(), String> {
         Some(Target::Webhook {
             url,
             secret: Some(secret),
-        }) => webhook(url, secret, a).await,
+            ..
+        }) => {
+            let body = wire::to_json(&a.push(sent_at()));
+            let answer = post(url, secret, Some(&a.idempotency_key()), body).await?;
+            match answer.status {
+                200..=299 => Ok(()),
+                status => Err(refused(status, &answer.body)),
+            }
+        }
         Some(Target::Webhook { secret: None, .. }) => {
             Err("the webhook has no secret to sign with".into())
         }
@@ -170,65 +235,118 @@ async fn deliver_one(a: &Attempt) -> Result<(), String> {
     }
 }
 
+/// One call carrying up to [`WEBHOOK_BATCH_MAX`] pushes of one batched webhook channel
+/// (README: "Webhook batches"). A 2xx delivers every push but those its answer lists as
+/// `{"failed": [{"idempotency_key", "error"}]}`, which fail alone; a `429` or `503` with
+/// `Retry-After` makes them all due again then, no attempt counted; any other answer fails
+/// them all.
+async fn webhook_batch(group: &[&Attempt]) -> Vec<Delivery> {
+    let Some(Target::Webhook {
+        url,
+        secret: Some(secret),
+        ..
+    }) = &group[0].target
+    else {
+        return vec![Delivery::Failed("the webhook has no secret to sign with".into()); group.len()];
+    };
+    let at = sent_at();
+    let body = WebhookBatch {
+        pushes: group
+            .iter()
+            .map(|a| WebhookBatchItem {
+                push: a.push(at.clone()),
+                idempotency_key: a.idempotency_key(),
+            })
+            .collect(),
+    };
+    let answer = match post(url, secret, None, wire::to_json(&body)).await {
+        Ok(a) => a,
+        Err(e) => return vec![Delivery::Failed(e); group.len()],
+    };
+    match answer.status {
+        200..=299 => {
+            let failed = serde_json::from_slice::<BatchAnswer>(&answer.body)
+                .map(|a| a.failed)
+                .unwrap_or_default();
+            group
+                .iter()
+                .map(|a| {
+                    let key = a.idempotency_key();
+                    match failed.iter().find(|f| f.idempotency_key == key) {
+                        Some(f) => Delivery::Failed(format!(
+                            "the receiver refused it: {}",
+                            f.error.as_deref().unwrap_or("no reason given")
+                        )),
+                        None => Delivery::Done,
+                    }
+                })
+                .collect()
+        }
+        429 | 503 if retry_after_ms(answer.headers.as_slice()).is_some() => {
+            let wait_ms = retry_after_ms(answer.headers.as_slice()).unwrap_or(0);
+            let why = format!("HTTP {}: the receiver asked to wait (Retry-After)", answer.status);
+            vec![Delivery::Later { wait_ms, why }; group.len()]
+        }
+        status => vec![Delivery::Failed(refused(status, &answer.body)); group.len()],
+    }
+}
+
+/// What a batched webhook may answer: the pushes that failed alone.
+#[derive(serde::Deserialize, Default)]
+struct BatchAnswer {
+    #[serde(default)]
+    failed: Vec<FailedPush>,
+}
+
+#[derive(serde::Deserialize)]
+struct FailedPush {
+    idempotency_key: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn refused(status: u16, body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    format!("HTTP {status}: {text}")
+}
+
+fn sent_at() -> String {
+    worker::js_sys::Date::new_0()
+        .to_iso_string()
+        .as_string()
+        .unwrap_or_default()
+}
+
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
-async fn webhook(url: &str, secret: &str, a: &Attempt) -> Result<(), String> {
-    let sent_at = worker::js_sys::Date::new_0()
-        .to_iso_string()
-        .as_string()
-        .unwrap_or_default();
-    let body = stocksync_core::wire::to_json(&WebhookPush {
-        channel: a.key.channel.clone(),
-        listing: a.key.listing.clone(),
-        sku: a.sku.clone(),
-        quantity: a.quantity.get(),
-        seq: a.seq,
-        sent_at,
-    });
+/// A signed webhook call (the same sender as the channel adapters': [`TIMEOUT_MS`], no
+/// redirects followed).
+async fn post(
+    url: &str,
+    secret: &str,
+    idempotency_key: Option<&str>,
+    body: String,
+) -> Result<Answer, String> {
     let t = now_ms() / 1000;
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set("Content-Type", "application/json")?;
-    set("User-Agent", "stocksync/0.1")?;
-    set(
-        "Idempotency-Key",
-        &format!("{}:{}:{}", a.key.channel, a.key.listing, a.seq),
-    )?;
-    set(
-        crate::SIGNATURE_HEADER,
-        &signature::header(secret, t, body.as_bytes()),
-    )?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual)
-        .with_body(Some(JsValue::from_str(&body)));
-    let req =
-        Request::new_with_init(url, &init).map_err(|e| format!("bad webhook request: {e}"))?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(req);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(Duration::from_millis(TIMEOUT_MS)));
-    let outcome = select(send, timeout).await;
-    match outcome {
-        Either::Left((Ok(mut resp), _)) => {
-            let status = resp.status_code();
-            if (200..300).contains(&status) {
-                return Ok(());
-            }
-            let text = resp.text().await.unwrap_or_default();
-            let text: String = text.chars().take(200).collect();
-            Err(format!("HTTP {status}: {text}"))
-        }
-        Either::Left((Err(e), _)) => Err(format!("fetch failed: {e}")),
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err(format!("no answer within {} ms", TIMEOUT_MS))
-        }
+    let mut headers = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        (
+            crate::SIGNATURE_HEADER.to_string(),
+            signature::header(secret, t, body.as_bytes()),
+        ),
+    ];
+    if let Some(key) = idempotency_key {
+        headers.push(("Idempotency-Key".to_string(), key.to_string()));
     }
+    crate::adapters::send(&CRequest {
+        method: CMethod::Post,
+        url: url.to_string(),
+        headers,
+        body: body.into_bytes(),
+    })
+    .await
 }
 
 /// The retry policy: the core's defaults, overridable by the `RETRY_BASE_MS`, `RETRY_MAX_MS`,

@@ -69,6 +69,10 @@ pub struct Limits {
     pub job_steps: usize,
     /// Rows a bulk load applies between evictions (`BULK_CHUNK`).
     pub chunk: usize,
+    /// Listings one delivery round takes (`DELIVERY_BATCH`); one transaction records a
+    /// round's results. The demo channel costs no I/O, so a round's fixed cost (the due
+    /// query, the read-ahead, the commit) is what limits its rate: 500 by default.
+    pub delivery: usize,
 }
 
 impl Limits {
@@ -85,6 +89,7 @@ impl Limits {
             page: var("JOB_PAGE", 200).clamp(1, 5_000) as usize,
             job_steps: var("JOB_STEPS", 8).clamp(1, 1_000) as usize,
             chunk: var("BULK_CHUNK", 1_000).clamp(1, 100_000) as usize,
+            delivery: var("DELIVERY_BATCH", 500).clamp(1, 5_000) as usize,
         }
     }
 }
@@ -1071,7 +1076,7 @@ impl Ledger {
         let sql = self.sql();
         for _ in 0..MAX_ROUNDS {
             let now = delivery::now_ms();
-            let due = store::due(&sql, now, delivery::BATCH)?;
+            let due = store::due(&sql, now, self.limits.delivery as i64)?;
             if due.is_empty() {
                 break;
             }

@@ -315,7 +315,7 @@ impl Hub {
         channel
             .target
             .keep_secrets(self.channels.get(&id).map(|c| &c.target));
-        if let Target::Webhook { url, secret } = &mut channel.target {
+        if let Target::Webhook { url, secret, .. } = &mut channel.target {
             check_url(url)?;
             match secret {
                 None if !require_secret => {}

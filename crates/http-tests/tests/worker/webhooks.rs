@@ -229,3 +229,95 @@ fn retries_stop_at_the_bound_and_the_listing_shows_failing_until_resynced() {
     );
     assert!(status["last_error"].is_null());
 }
+
+/// A `"batch": true` webhook: pushes arrive up to 100 per call as `{"pushes": [...]}`, each
+/// with its own idempotency key, the call signed as a whole; a push the receiver names as
+/// failed inside its 200 fails alone and is retried, the others are delivered once.
+#[test]
+fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_alone() {
+    let receiver = Receiver::start();
+    receiver.refuse_listing(Some("B-7"));
+    let api = api("hook-batch");
+    let n = 250;
+    let items: Vec<_> = (0..n)
+        .map(|i| json!({"type": "item_put", "sku": format!("S-{i}"), "item": {"levels": {"L1": i % 9 + 1}}}))
+        .collect();
+    let mappings: Vec<_> = (0..n)
+        .map(|i| json!({"channel": "hook", "listing": format!("B-{i}"), "sku": format!("S-{i}")}))
+        .collect();
+    let mut events = vec![json!({"type": "location_put", "id": "L1", "location": {}})];
+    events.extend(items);
+    events.push(json!({"type": "channel_put", "id": "hook", "channel": {"locations": ["L1"],
+        "target": {"kind": "webhook", "url": receiver.url, "secret": SECRET, "batch": true}}}));
+    events.push(json!({"type": "mappings_put", "mappings": mappings}));
+    given(&api, json!(events));
+
+    let failing = wait_for(20 * SECS, || {
+        let l = api.listing("hook", "B-7");
+        (l["attempts"].as_u64() >= Some(3)).then_some(l)
+    })
+    .expect("B-7 fails on its own");
+    assert!(
+        failing["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown product")),
+        "{failing}"
+    );
+    let others = wait_for(20 * SECS, || {
+        let listings = api.sync();
+        let synced = listings
+            .iter()
+            .filter(|l| l["status"] == "in_sync")
+            .count();
+        (synced == n - 1).then_some(listings)
+    });
+    assert!(others.is_some(), "every other listing is delivered");
+
+    let hits = receiver.delivered();
+    let mut delivered = std::collections::BTreeMap::new();
+    for hit in &hits {
+        assert!(hit.headers.get("idempotency-key").is_none(), "keys are per push");
+        let header = hit.headers.get("x-stocksync-signature").expect("signed");
+        let t: i64 = header
+            .strip_prefix("t=")
+            .and_then(|r| r.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .expect("t=");
+        assert_eq!(header, &sign(SECRET, t, hit.body.as_bytes()));
+        let pushes = hit.json()["pushes"].as_array().cloned().expect("a batch body");
+        assert!((1..=100).contains(&pushes.len()), "{} pushes", pushes.len());
+        for p in pushes {
+            let listing = p["listing"].as_str().expect("listing").to_string();
+            assert_eq!(
+                p["idempotency_key"].as_str(),
+                Some(format!("hook:{listing}:{}", p["seq"]).as_str())
+            );
+            if listing != "B-7" {
+                assert!(
+                    delivered.insert(listing.clone(), p["quantity"].clone()).is_none(),
+                    "{listing} delivered once"
+                );
+            }
+        }
+    }
+    assert_eq!(delivered.len(), n - 1);
+    assert_eq!(delivered["B-12"], json!(12 % 9 + 1));
+    let sizes: Vec<usize> = hits
+        .iter()
+        .map(|h| h.json()["pushes"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert!(sizes.contains(&100), "a full call carries 100: {sizes:?}");
+
+    // The receiver takes B-7 again: a resync delivers it.
+    receiver.refuse_listing(None);
+    receiver.clear();
+    api.ok("POST", "/v1/sync/resync", Some(json!({"channel": "hook"})));
+    api.wait_synced(20 * SECS).unwrap();
+    let again: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .flat_map(|h| h.json()["pushes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["listing"].as_str().map(str::to_string))
+        .collect();
+    assert!(again.contains(&"B-7".to_string()), "{again:?}");
+}
