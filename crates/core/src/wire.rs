@@ -32,6 +32,61 @@ pub fn parse(json: &str) -> Result<Value, Error> {
     Ok(value)
 }
 
+/// Reads a JSON array one element at a time under [`from_json`]'s rules, handing each to
+/// `each` with its 0-based index (as `T`, or the error that element alone has), so a document
+/// of 100,000 elements never exists whole as a [`Value`] — only one element at a time does.
+/// `each` may stop the read with its own error, which is returned as it is; a syntax error
+/// anywhere, or a document that is not an array, is `malformed_json` / `invalid_type`.
+/// Answers the number of elements.
+pub fn each_element<T: DeserializeOwned, E: From<Error>>(
+    json: &str,
+    mut each: impl FnMut(usize, Result<T, Error>) -> Result<(), E>,
+) -> Result<usize, E> {
+    struct Elements<'a, T, E, F> {
+        each: &'a mut F,
+        stopped: &'a mut Option<E>,
+        _t: core::marker::PhantomData<T>,
+    }
+    impl<'de, T, E, F> Visitor<'de> for Elements<'_, T, E, F>
+    where
+        T: DeserializeOwned,
+        F: FnMut(usize, Result<T, Error>) -> Result<(), E>,
+    {
+        type Value = usize;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while let Some(Strict(v)) = seq.next_element()? {
+                if let Err(e) = (self.each)(n, from_value(v)) {
+                    *self.stopped = Some(e);
+                    return Err(A::Error::custom("stopped"));
+                }
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    let mut stopped = None;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let read = Deserializer::deserialize_seq(
+        &mut de,
+        Elements {
+            each: &mut each,
+            stopped: &mut stopped,
+            _t: core::marker::PhantomData,
+        },
+    );
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    read.and_then(|n| de.end().map(|()| n))
+        .map_err(|e| E::from(classify(&e)))
+}
+
 /// A JSON value whose objects name each key once. Deserializing it from text refuses a
 /// repeated key with `malformed_json: duplicate key "…"` (and serde_json adds the line and
 /// column); otherwise it is exactly the [`Value`] serde_json would build.
@@ -154,4 +209,47 @@ fn classify(e: &serde_json::Error) -> Error {
         _ => text,
     };
     Error::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<Vec<Result<u32, ErrorCode>>, Error> {
+        let mut seen = Vec::new();
+        each_element::<u32, Error>(json, |i, r| {
+            assert_eq!(i, seen.len());
+            seen.push(r.map_err(|e| e.code));
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn elements_are_read_one_by_one_each_with_its_own_error() {
+        assert_eq!(
+            read(" [1, \"x\", 3] ").unwrap(),
+            [Ok(1), Err(ErrorCode::InvalidType), Ok(3)]
+        );
+        assert_eq!(read("[]").unwrap(), []);
+        assert_eq!(read("{}").unwrap_err().code, ErrorCode::InvalidType);
+        assert_eq!(read("[1, 2").unwrap_err().code, ErrorCode::MalformedJson);
+        assert_eq!(read("[1] x").unwrap_err().code, ErrorCode::MalformedJson);
+        let dup = each_element::<Value, Error>(r#"[{"a": 1, "a": 2}]"#, |_, _| Ok(()));
+        assert_eq!(dup.unwrap_err().code, ErrorCode::MalformedJson);
+    }
+
+    #[test]
+    fn the_callback_stops_the_read_with_its_own_error() {
+        let mut n = 0;
+        let stopped = each_element::<u32, Error>("[1, 2, 3, 4]", |_, _| {
+            n += 1;
+            if n == 2 {
+                return Err(Error::new(ErrorCode::TooMany, "enough"));
+            }
+            Ok(())
+        });
+        assert_eq!(stopped.unwrap_err().message, "enough");
+        assert_eq!(n, 2);
+    }
 }

@@ -247,7 +247,10 @@ async fn webhook_batch(group: &[&Attempt]) -> Vec<Delivery> {
         ..
     }) = &group[0].target
     else {
-        return vec![Delivery::Failed("the webhook has no secret to sign with".into()); group.len()];
+        return vec![
+            Delivery::Failed("the webhook has no secret to sign with".into());
+            group.len()
+        ];
     };
     let at = sent_at();
     let body = WebhookBatch {
@@ -284,7 +287,10 @@ async fn webhook_batch(group: &[&Attempt]) -> Vec<Delivery> {
         }
         429 | 503 if retry_after_ms(answer.headers.as_slice()).is_some() => {
             let wait_ms = retry_after_ms(answer.headers.as_slice()).unwrap_or(0);
-            let why = format!("HTTP {}: the receiver asked to wait (Retry-After)", answer.status);
+            let why = format!(
+                "HTTP {}: the receiver asked to wait (Retry-After)",
+                answer.status
+            );
             vec![Delivery::Later { wait_ms, why }; group.len()]
         }
         status => vec![Delivery::Failed(refused(status, &answer.body)); group.len()],

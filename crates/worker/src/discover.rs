@@ -277,8 +277,7 @@ pub fn apply_page(
     let summary = load::mappings(
         hub,
         sql,
-        links,
-        load::Origin::Json,
+        load::listed(links),
         limits.chunk,
         limits.max_rows,
         now,

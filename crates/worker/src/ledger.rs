@@ -187,8 +187,7 @@ impl Ledger {
             }
             Route::ChannelDiscover(channel) => return self.discover(channel.clone()).await,
             Route::MappingsPut if !detail(&url) => {
-                let (rows, lines) = routes::mappings_with_lines(&body)?;
-                return self.bulk_mappings(rows, lines).await;
+                return self.bulk_mappings(body).await;
             }
             Route::ItemsBulk => {
                 let bulk = routes::items_bulk(&body)?;
@@ -837,29 +836,19 @@ impl Ledger {
     }
 
     /// `PUT /v1/mappings` (JSON or CSV, up to 100,000 rows): all or nothing, a summary.
-    async fn bulk_mappings(
-        &self,
-        rows: Vec<stocksync_core::Mapping>,
-        lines: Option<Vec<u64>>,
-    ) -> Reply {
-        if rows.len() > stocksync_core::limits::MAX_MAPPINGS_PER_REQUEST {
-            return Err(ApiError::core(
-                ErrorCode::TooMany,
-                format!(
-                    "at most {} mappings per request",
-                    stocksync_core::limits::MAX_MAPPINGS_PER_REQUEST
-                ),
-            ));
-        }
+    async fn bulk_mappings(&self, body: http::Body) -> Reply {
         let now = delivery::now_ms();
         let limits = self.limits;
         let summary = self
             .transact(move |hub, sql| {
-                let origin = match &lines {
-                    Some(l) => load::Origin::Csv(l),
-                    None => load::Origin::Json,
-                };
-                load::mappings(hub, sql, rows, origin, limits.chunk, limits.max_rows, now)
+                load::mappings(
+                    hub,
+                    sql,
+                    |each| routes::each_mapping(&body, each),
+                    limits.chunk,
+                    limits.max_rows,
+                    now,
+                )
             })
             .await?;
         self.after_load(now, summary.pushes > 0).await?;

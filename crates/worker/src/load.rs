@@ -15,6 +15,7 @@ use worker::SqlStorage;
 
 use crate::http::ApiError;
 use crate::mirror;
+use crate::routes::Place;
 use crate::store::{Batch, SqlStore, WarmStore};
 
 /// A bulk route's answer (SPEC §5.1): what changed, never one entry per listing.
@@ -38,26 +39,6 @@ impl Summary {
         for s in &out.skipped {
             let reason = wire::to_json(&s.reason).trim_matches('"').to_string();
             *self.skipped.entry(reason).or_default() += 1;
-        }
-    }
-}
-
-/// Where a bad row is, for its error.
-pub enum Origin<'a> {
-    /// A JSON array: 1-based element.
-    Json,
-    /// CSV: the line of each data row.
-    Csv(&'a [u64]),
-}
-
-impl Origin<'_> {
-    fn name(&self, index: usize) -> String {
-        match self {
-            Origin::Json => format!("row {}", index + 1),
-            Origin::Csv(lines) => match lines.get(index) {
-                Some(l) => format!("CSV line {l}"),
-                None => format!("row {}", index + 1),
-            },
         }
     }
 }
@@ -128,28 +109,42 @@ fn write(
     Ok(())
 }
 
-/// `PUT /v1/mappings`: chunks of `chunk` mappings, each one core event.
+/// Hands each mapping of a source to the loader, with its place; answers how many there were.
+pub type Each<'a> = &'a mut dyn FnMut(Place, Mapping) -> Result<(), ApiError>;
+
+/// Mappings already in memory (discovery's links), as [`mappings`] reads them.
+pub fn listed(rows: Vec<Mapping>) -> impl FnOnce(Each<'_>) -> Result<usize, ApiError> {
+    move |each| {
+        let n = rows.len();
+        for (i, m) in rows.into_iter().enumerate() {
+            each(Place::Element(i), m)?;
+        }
+        Ok(n)
+    }
+}
+
+/// `PUT /v1/mappings`: the body read a row at a time ([`crate::routes::each_mapping`]) and applied in
+/// chunks of `chunk` mappings, each one core event, as it is read: neither the parsed body nor
+/// all its mappings are ever in memory at once, only the text and one chunk. A bad row
+/// anywhere fails the load (the caller's transaction rolls back every chunk applied).
 pub fn mappings(
     hub: &mut Hub,
     sql: &SqlStorage,
-    rows: Vec<Mapping>,
-    origin: Origin<'_>,
+    read: impl FnOnce(Each<'_>) -> Result<usize, ApiError>,
     chunk: usize,
     max_rows: usize,
     now: i64,
 ) -> Result<Summary, ApiError> {
-    let mut s = Summary {
-        rows: rows.len() as u64,
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
     let mut st = WarmStore::new(sql);
     let mut marks = Marks::default();
-    let mut offset = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let part: Vec<Mapping> = rows.by_ref().take(chunk).collect();
-        let n = part.len();
-        let event = Event::MappingsPut { mappings: part };
+    let mut apply = |part: &mut Vec<Mapping>, places: &mut Vec<Place>| -> Result<(), ApiError> {
+        if part.is_empty() {
+            return Ok(());
+        }
+        let event = Event::MappingsPut {
+            mappings: std::mem::take(part),
+        };
         hub.prefetch(&event, &mut st)?;
         st.cool();
         let out = hub.apply(event).map_err(|e| {
@@ -160,13 +155,30 @@ pub fn mappings(
                 .and_then(|m| m.split_once(": "))
                 .and_then(|(i, rest)| Some((i.parse::<usize>().ok()? - 1, rest.to_string())))
                 .unwrap_or((0, e.message.clone()));
-            located(CoreError::new(e.code, message), origin.name(offset + index))
+            let place = places.get(index).or(places.first());
+            located(
+                CoreError::new(e.code, message),
+                place.map_or_else(String::new, Place::to_string),
+            )
         })?;
+        places.clear();
         marks.add(&out);
         write(hub, sql, &out, now, &mut s)?;
         hub.evict(max_rows);
-        offset += n;
-    }
+        Ok(())
+    };
+    let mut part = Vec::with_capacity(chunk);
+    let mut places = Vec::with_capacity(chunk);
+    let rows = read(&mut |place, m| {
+        part.push(m);
+        places.push(place);
+        if part.len() >= chunk {
+            apply(&mut part, &mut places)?;
+        }
+        Ok(())
+    })?;
+    apply(&mut part, &mut places)?;
+    s.rows = rows as u64;
     marks.write(sql, false)?;
     Ok(s)
 }

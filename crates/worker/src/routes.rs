@@ -266,24 +266,51 @@ fn too_many_mappings() -> ApiError {
 
 /// `PUT /v1/mappings`: a JSON array, or `text/csv` with a header row naming the columns.
 fn mappings(body: &Body) -> Result<Vec<Mapping>, ApiError> {
-    Ok(mappings_with_lines(body)?.0)
+    let mut out = Vec::new();
+    each_mapping(body, |_, m| {
+        out.push(m);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
-/// The mappings of a `PUT /v1/mappings` body, with each row's CSV line when it is CSV.
-pub fn mappings_with_lines(body: &Body) -> Result<(Vec<Mapping>, Option<Vec<u64>>), ApiError> {
+/// Where a bulk mapping row is, for its error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The 0-based JSON array index, shown 1-based as "row N".
+    Element(usize),
+    /// The CSV line as a spreadsheet shows it.
+    Line(u64),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Element(i) => write!(f, "row {}", i + 1),
+            Place::Line(l) => write!(f, "CSV line {l}"),
+        }
+    }
+}
+
+/// The mappings of a `PUT /v1/mappings` body, one row at a time as it is read (a 100,000-row
+/// body is never held as a parsed document, only as its text and the current row): each is
+/// handed to `each` with its place, and an error names it. More than
+/// [`MAX_MAPPINGS_PER_REQUEST`] rows is `413 too_many`. Answers the number of rows.
+pub fn each_mapping(
+    body: &Body,
+    mut each: impl FnMut(Place, Mapping) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
     if body.media_type().as_deref() == Some("text/csv") {
-        let (rows, lines) = csv_mappings(body.text("text/csv")?)?;
-        return Ok((rows, Some(lines)));
+        return csv_mappings(body.text("text/csv")?, |line, m| each(Place::Line(line), m));
     }
     let text = body.text("application/json")?;
-    let value = wire::parse(text)?;
-    if value
-        .as_array()
-        .is_some_and(|a| a.len() > MAX_MAPPINGS_PER_REQUEST)
-    {
-        return Err(too_many_mappings());
-    }
-    Ok((wire::from_value(value)?, None))
+    wire::each_element(text, |i, m: Result<Mapping, _>| {
+        if i >= MAX_MAPPINGS_PER_REQUEST {
+            return Err(too_many_mappings());
+        }
+        let m = m.map_err(|e| ApiError::core(e.code, format!("row {}: {}", i + 1, e.message)))?;
+        each(Place::Element(i), m)
+    })
 }
 
 /// Columns a CSV of mappings may have; the rule columns become the row's rule overrides.
@@ -304,7 +331,10 @@ const RULE_COLUMNS: [&str; 4] = ["buffer", "end_when", "percent", "max_listed"];
 /// a bad cell answers the same code as the same value in JSON would (a fractional pack →
 /// `invalid_quantity`, an empty sku → `invalid_id`, …). Errors name the CSV line as a
 /// spreadsheet shows it (the header is line 1; blank lines and quoted line breaks count).
-fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
+fn csv_mappings(
+    text: &str,
+    mut each: impl FnMut(u64, Mapping) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
         .from_reader(text.as_bytes());
@@ -331,8 +361,7 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
             ));
         }
     }
-    let mut out = Vec::new();
-    let mut line_nos = Vec::new();
+    let mut rows = 0;
     let mut record = csv::StringRecord::new();
     let mut lines = bulk::CsvLines::new(text.as_bytes());
     loop {
@@ -354,7 +383,7 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
         if !more {
             break;
         }
-        if out.len() == MAX_MAPPINGS_PER_REQUEST {
+        if rows == MAX_MAPPINGS_PER_REQUEST {
             return Err(too_many_mappings());
         }
         let mut obj = serde_json::Map::new();
@@ -386,10 +415,10 @@ fn csv_mappings(text: &str) -> Result<(Vec<Mapping>, Vec<u64>), ApiError> {
         }
         let mapping = wire::from_value::<Mapping>(serde_json::Value::Object(obj))
             .map_err(|e| ApiError::core(e.code, format!("CSV line {line}: {}", e.message)))?;
-        out.push(mapping);
-        line_nos.push(line);
+        each(line, mapping)?;
+        rows += 1;
     }
-    Ok((out, line_nos))
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -580,10 +609,16 @@ mod csv_lines {
     #[test]
     fn csv_rows_know_their_spreadsheet_lines() {
         let text = "\u{feff}channel,listing,sku\r\ndemo,\"X,1\",S001\r\n\r\ndemo,X2,NOPE\r\n";
-        let (rows, lines) = csv_mappings(text).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(lines, [2, 4]);
-        let (_, lines) = csv_mappings("channel,listing,sku\n\na,b,S\n\n\nb,c,S").unwrap();
-        assert_eq!(lines, [3, 6]);
+        let lines_of = |text: &str| {
+            let mut lines = Vec::new();
+            csv_mappings(text, |line, _| {
+                lines.push(line);
+                Ok(())
+            })
+            .unwrap();
+            lines
+        };
+        assert_eq!(lines_of(text), [2, 4]);
+        assert_eq!(lines_of("channel,listing,sku\n\na,b,S\n\n\nb,c,S"), [3, 6]);
     }
 }

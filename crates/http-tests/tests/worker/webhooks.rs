@@ -247,8 +247,10 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
         .collect();
     let mut events = vec![json!({"type": "location_put", "id": "L1", "location": {}})];
     events.extend(items);
-    events.push(json!({"type": "channel_put", "id": "hook", "channel": {"locations": ["L1"],
-        "target": {"kind": "webhook", "url": receiver.url, "secret": SECRET, "batch": true}}}));
+    events.push(
+        json!({"type": "channel_put", "id": "hook", "channel": {"locations": ["L1"],
+        "target": {"kind": "webhook", "url": receiver.url, "secret": SECRET, "batch": true}}}),
+    );
     events.push(json!({"type": "mappings_put", "mappings": mappings}));
     given(&api, json!(events));
 
@@ -265,10 +267,7 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
     );
     let others = wait_for(20 * SECS, || {
         let listings = api.sync();
-        let synced = listings
-            .iter()
-            .filter(|l| l["status"] == "in_sync")
-            .count();
+        let synced = listings.iter().filter(|l| l["status"] == "in_sync").count();
         (synced == n - 1).then_some(listings)
     });
     assert!(others.is_some(), "every other listing is delivered");
@@ -276,7 +275,10 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
     let hits = receiver.delivered();
     let mut delivered = std::collections::BTreeMap::new();
     for hit in &hits {
-        assert!(hit.headers.get("idempotency-key").is_none(), "keys are per push");
+        assert!(
+            hit.headers.get("idempotency-key").is_none(),
+            "keys are per push"
+        );
         let header = hit.headers.get("x-stocksync-signature").expect("signed");
         let t: i64 = header
             .strip_prefix("t=")
@@ -284,7 +286,10 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
             .and_then(|t| t.parse().ok())
             .expect("t=");
         assert_eq!(header, &sign(SECRET, t, hit.body.as_bytes()));
-        let pushes = hit.json()["pushes"].as_array().cloned().expect("a batch body");
+        let pushes = hit.json()["pushes"]
+            .as_array()
+            .cloned()
+            .expect("a batch body");
         assert!((1..=100).contains(&pushes.len()), "{} pushes", pushes.len());
         for p in pushes {
             let listing = p["listing"].as_str().expect("listing").to_string();
@@ -294,7 +299,9 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
             );
             if listing != "B-7" {
                 assert!(
-                    delivered.insert(listing.clone(), p["quantity"].clone()).is_none(),
+                    delivered
+                        .insert(listing.clone(), p["quantity"].clone())
+                        .is_none(),
                     "{listing} delivered once"
                 );
             }
