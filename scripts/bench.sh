@@ -6,7 +6,8 @@
 #   scripts/bench.sh worker     only the worker under wrangler dev
 #
 # Environment: BENCH_MAX_SKUS (default 1000000) caps the catalogue sizes; LOAD_SECONDS
-# (default 10) is each wrk run's length; WORKER_SKUS (default 2000) the worker's catalogue (its JSON must fit the 1 MiB body cap of POST /v1/import).
+# (default 10) is each wrk run's length; WORKER_SKUS (default 2000) the worker's catalogue (its JSON must fit the 1 MiB body cap of POST /v1/import);
+# DELIVERY_SIZES (default "40000 20000 2000 100000") the listings of the delivery figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ what=${1:-all}
 BENCH_MAX_SKUS=${BENCH_MAX_SKUS:-1000000}
 LOAD_SECONDS=${LOAD_SECONDS:-10}
 WORKER_SKUS=${WORKER_SKUS:-2000}
+# Listings of scripts/bench/delivery.mjs's parts: demo, batched webhook, single webhook, drain.
+read -r -a DELIVERY_SIZES <<< "${DELIVERY_SIZES:-40000 20000 2000 100000}"
 export BENCH_MAX_SKUS
 sizes=()
 for n in 1000 100000 1000000; do [ "$n" -le "$BENCH_MAX_SKUS" ] && sizes+=("$n"); done
@@ -50,6 +53,8 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   scripts/build-worker.sh >/dev/null
   port=8799 state=$(mktemp -d)
   export PORT=$port STATE_DIR=$state LOG_FILE=$state/wrangler.log PID_FILE=$state/pid
+  # The webhook receivers of the latency and delivery figures listen on 127.0.0.1.
+  export WRANGLER_ARGS="--var ALLOW_PRIVATE_TARGETS:1"
   out=$(scripts/wrangler-dev.sh start)
   pid=${out##*PID=}
   trap 'scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
@@ -93,6 +98,9 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
 
   stage "worker: time from an order to its push reaching a local webhook"
   node scripts/bench/webhook-latency.mjs "$url" "$key" 100
+
+  stage "worker: delivery throughput (demo, batched and single webhooks), and orders while 100,000 pushes drain"
+  node scripts/bench/delivery.mjs "$url" "$key" "${DELIVERY_SIZES[@]}"
 fi
 
 stage "sizes"
