@@ -31,6 +31,15 @@ pub enum Event {
         channel: ChannelId,
         listing: ListingId,
     },
+    /// A channel's catalogue names these listings (discovery, SPEC §9): each one the hub does
+    /// not know becomes a known, explicitly unlinked listing, so `GET /v1/sync` shows the
+    /// merchant what is left to map; known listings are left as they are. Shells that read a
+    /// catalogue make it; it has no JSON form.
+    #[cfg(feature = "backed")]
+    ListingsSeen {
+        channel: ChannelId,
+        listings: Vec<ListingId>,
+    },
     /// `POST /v1/orders`
     OrderPlaced { order: PlaceOrder },
     /// `POST /v1/orders/{channel}/{order}/cancel`

@@ -189,12 +189,17 @@ impl Api {
     /// Every listing of `GET /v1/sync`, walking its pages three listings at a time (so every
     /// test that reads the sync state pages through it).
     pub fn sync(&self) -> Vec<Value> {
+        self.sync_paged(3)
+    }
+
+    /// Every listing of `GET /v1/sync`, walked `limit` at a time.
+    pub fn sync_paged(&self, limit: usize) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(c) => format!("/v1/sync?limit=3&cursor={}", seg(c)),
-                None => "/v1/sync?limit=3".to_string(),
+                Some(c) => format!("/v1/sync?limit={limit}&cursor={}", seg(c)),
+                None => format!("/v1/sync?limit={limit}"),
             };
             let v = self.ok("GET", &path, None);
             out.extend(v["listings"].as_array().cloned().unwrap_or_default());
@@ -215,11 +220,12 @@ impl Api {
         v["listings"][0].clone()
     }
 
-    /// Waits until no listing has a push waiting; the sync listings then.
+    /// Waits until no listing has a push waiting; the sync listings then. (Pages of 3 while the
+    /// hub is small, so paging runs in every test; of 1,000 once it has more listings.)
     pub fn wait_synced(&self, timeout: Duration) -> Result<Vec<Value>, String> {
         let mut last = Vec::new();
         wait_for(timeout, || {
-            last = self.sync();
+            last = self.sync_paged(if last.len() > 300 { 1_000 } else { 3 });
             last.iter()
                 .all(|l| l["pending"].is_null())
                 .then(|| last.clone())

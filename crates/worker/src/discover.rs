@@ -268,6 +268,15 @@ pub fn apply_page(
     progress.linked += links.len() as u64;
     progress.unmatched += unmatched.len() as u64;
     let room = UNLINKED_SHOWN.saturating_sub(progress.unmatched_listings.len());
+    // Every listing of the catalogue is recorded: the unmatched ones the hub does not know yet
+    // become known, unlinked listings (`GET /v1/sync?status=not_eligible` shows them to map).
+    let seen: Vec<ListingId> = unmatched
+        .iter()
+        .filter_map(|u| ListingId::new(u.listing.clone()).ok())
+        .collect();
+    if !seen.is_empty() {
+        load::unlinked(hub, sql, channel, seen, limits.max_rows, now)?;
+    }
     progress
         .unmatched_listings
         .extend(unmatched.into_iter().take(room));

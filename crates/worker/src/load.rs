@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingKey,
-    Mapping, Outcome, Sku, Target,
+    listing_row_key, wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId,
+    ListingKey, Mapping, Outcome, Sku, Target,
 };
 use worker::SqlStorage;
 
@@ -107,6 +107,28 @@ fn write(
     };
     batch.write(sql)?;
     Ok(())
+}
+
+/// Discovery's unmatched listings, recorded as known and unlinked ([`Event::ListingsSeen`]),
+/// inside the caller's transaction. Answers how many were new.
+pub fn unlinked(
+    hub: &mut Hub,
+    sql: &SqlStorage,
+    channel: &ChannelId,
+    listings: Vec<ListingId>,
+    max_rows: usize,
+    now: i64,
+) -> Result<u64, ApiError> {
+    let event = Event::ListingsSeen {
+        channel: channel.clone(),
+        listings,
+    };
+    hub.prefetch(&event, &mut WarmStore::new(sql))?;
+    let out = hub.apply(event)?;
+    let mut s = Summary::default();
+    write(hub, sql, &out, now, &mut s)?;
+    hub.evict(max_rows);
+    Ok(s.listings)
 }
 
 /// Hands each mapping of a source to the loader, with its place; answers how many there were.

@@ -130,6 +130,17 @@ impl Hub {
             Event::MappingDeleted { channel, listing } => {
                 self.load_listing(&ListingKey::new(channel.clone(), listing.clone()), store)?;
             }
+            #[cfg(feature = "backed")]
+            Event::ListingsSeen { channel, listings } => {
+                let keys: Vec<ListingKey> = listings
+                    .iter()
+                    .map(|l| ListingKey::new(channel.clone(), l.clone()))
+                    .collect();
+                store.warm(&[], &keys)?;
+                for key in &keys {
+                    self.load_listing(key, store)?;
+                }
+            }
             Event::OrderPlaced { order } => {
                 self.load_order(&order.channel, &order.order, store)?;
                 for line in &order.lines {

@@ -504,6 +504,31 @@ impl Hub {
         Ok(())
     }
 
+    /// [`Event::ListingsSeen`]: unknown listings of an existing channel become known and
+    /// unlinked (as an order line for an unknown listing makes them); nothing else changes.
+    #[cfg(feature = "backed")]
+    pub(super) fn see_listings(
+        &mut self,
+        channel: ChannelId,
+        listings: Vec<crate::ids::ListingId>,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
+        if !self.channels.contains_key(&channel) {
+            return err(
+                ErrorCode::UnknownChannel,
+                alloc::format!("no channel \"{channel}\""),
+            );
+        }
+        for listing in listings {
+            let key = ListingKey::new(channel.clone(), listing);
+            if !self.listings.contains_key(&key) {
+                self.insert_listing(key.clone(), Listing::default());
+                out.dirty.listings.push(key);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn delete_mapping(
         &mut self,
         key: ListingKey,

@@ -218,6 +218,10 @@ impl Hub {
             Event::MappingDeleted { channel, listing } => {
                 self.delete_mapping(ListingKey::new(channel, listing), &mut out)?
             }
+            #[cfg(feature = "backed")]
+            Event::ListingsSeen { channel, listings } => {
+                self.see_listings(channel, listings, &mut out)?
+            }
             Event::OrderPlaced { order } => self.place_order(order, &mut out)?,
             Event::OrderCancelled { channel, order } => {
                 self.close_order(channel, order, OrderStatus::Cancelled, &mut out)?

@@ -473,7 +473,16 @@ fn discovery_of_a_10000_variant_store_is_a_job_that_links_by_sku_and_pushes() {
     );
     assert_eq!(r["complete"], true, "{r}");
     assert_eq!(done["done"], 10_001);
-    s.api.wait_synced(30 * SECS).unwrap();
+    let listings = s.api.wait_synced(30 * SECS).unwrap();
+    // Every listing of the catalogue is recorded: the unmatched ones as unlinked listings,
+    // for the merchant to map.
+    let unlinked = s.api.listing("shop", "1000001");
+    assert_eq!(
+        (unlinked["status"].as_str(), unlinked["sku"].as_str()),
+        (Some("not_eligible"), None),
+        "{unlinked}"
+    );
+    assert!(listings.len() >= 10_000, "{} listings", listings.len());
     for i in [0u64, 4_321, 9_999] {
         assert_eq!(
             s.shopify.available(1_000_000 + 500_000_000 + i),

@@ -276,7 +276,7 @@ fn a_batched_webhook_gets_up_to_100_pushes_per_call_and_one_refused_push_fails_a
     let mut delivered = std::collections::BTreeMap::new();
     for hit in &hits {
         assert!(
-            hit.headers.get("idempotency-key").is_none(),
+            !hit.headers.contains_key("idempotency-key"),
             "keys are per push"
         );
         let header = hit.headers.get("x-stocksync-signature").expect("signed");
