@@ -26,8 +26,7 @@
 // remove this when it is wired.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use stocksync_core::limits::{MAX_BULK_ROWS, MAX_LEVELS_PER_REQUEST};
 use stocksync_core::{
@@ -36,48 +35,79 @@ use stocksync_core::{
 
 use crate::http::{ApiError, Body};
 
-/// A parsed bulk body: the items to put, in sku order, and where each level came from.
+/// A parsed bulk body: the items to put, in sku order, and where each level came from. Held
+/// compactly (a row per level, not a map per sku: a 100,000-row body is ~10 MB here, not the
+/// 36 MB a `BTreeMap` per sku cost); each sku's [`ItemBody`] is built only as it is applied
+/// ([`BulkItems::items`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BulkItems {
-    /// One body per sku, sorted by sku.
-    pub items: Vec<(Sku, ItemBody)>,
+    entries: Entries,
     /// Rows read (counted as [`MAX_BULK_ROWS`] counts them), for the bulk answer's summary.
     pub rows: usize,
-    origin: Origin,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Origin {
-    /// The CSV line of each (sku, location).
-    Csv(BTreeMap<(Sku, LocationId), u64>),
-    /// The array index of each sku.
-    Json(HashMap<Sku, usize>),
+enum Entries {
+    /// CSV rows sorted by (sku, location): on hand and the row's CSV line.
+    Csv(Vec<(Sku, LocationId, Qty, u64)>),
+    /// JSON items sorted by sku, each with its array index.
+    Json(Vec<(Sku, JsonBody, usize)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum JsonBody {
+    Levels(Vec<(LocationId, Qty)>),
+    Components(Vec<Component>),
 }
 
 impl BulkItems {
-    /// Where a sku (and location) came from, to prefix an error found later (the core's
-    /// `unknown_location` for one level, say): `"CSV line 7"`, `"items[3]"`.
-    pub fn origin(&self, sku: &Sku, location: Option<&LocationId>) -> Option<String> {
-        match &self.origin {
-            Origin::Csv(lines) => {
-                let line = match location {
-                    Some(l) => lines.get(&(sku.clone(), l.clone())).copied(),
-                    None => lines
-                        .range((sku.clone(), min_location())..)
-                        .take_while(|((s, _), _)| s == sku)
-                        .map(|(_, line)| *line)
-                        .min(),
+    /// Each sku's body, in sku order, with where it came from (its first CSV line, or its
+    /// array index) to prefix an error the core finds later.
+    pub fn items(&self) -> Box<dyn Iterator<Item = (Sku, ItemBody, String)> + '_> {
+        match &self.entries {
+            Entries::Csv(rows) => Box::new(rows.chunk_by(|a, b| a.0 == b.0).map(|group| {
+                let levels = group.iter().map(|(_, l, q, _)| (l.clone(), *q)).collect();
+                let first = group.iter().map(|r| r.3).min().unwrap_or_default();
+                (
+                    group[0].0.clone(),
+                    ItemBody {
+                        levels: Some(levels),
+                        components: None,
+                    },
+                    format!("CSV line {first}"),
+                )
+            })),
+            Entries::Json(items) => Box::new(items.iter().map(|(sku, body, i)| {
+                let body = match body {
+                    JsonBody::Levels(l) => ItemBody {
+                        levels: Some(l.iter().cloned().collect()),
+                        components: None,
+                    },
+                    JsonBody::Components(c) => ItemBody {
+                        levels: None,
+                        components: Some(c.clone()),
+                    },
                 };
-                line.map(|n| format!("CSV line {n}"))
-            }
-            Origin::Json(index) => index.get(sku).map(|i| format!("items[{i}]")),
+                (sku.clone(), body, format!("items[{i}]"))
+            })),
         }
     }
-}
 
-fn min_location() -> LocationId {
-    // The smallest valid id: "\u{0}" is a control character, so the first printable one.
-    LocationId::new("!").unwrap_or_else(|_| unreachable!("\"!\" is a valid id"))
+    /// Where a sku (and location) came from: `"CSV line 7"`, `"items[3]"`.
+    pub fn origin(&self, sku: &Sku, location: Option<&LocationId>) -> Option<String> {
+        match &self.entries {
+            Entries::Csv(rows) => rows
+                .iter()
+                .filter(|(s, l, ..)| s == sku && location.is_none_or(|want| want == l))
+                .map(|r| r.3)
+                .min()
+                .map(|n| format!("CSV line {n}")),
+            Entries::Json(items) => items
+                .iter()
+                .find(|(s, ..)| s == sku)
+                .map(|(.., i)| format!("items[{i}]")),
+        }
+    }
 }
 
 /// Parses a `PUT /v1/items` body: `text/csv`, or `application/json` (an array).
@@ -213,7 +243,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BulkItems, ApiError> {
     }
     let [sku_at, location_at, on_hand_at] = index;
 
-    let mut levels: BTreeMap<(Sku, LocationId), (Qty, u64)> = BTreeMap::new();
+    let mut levels: Vec<(Sku, LocationId, Qty, u64)> = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut rows = 0usize;
     loop {
@@ -232,26 +262,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BulkItems, ApiError> {
         let sku = Sku::new(cell(sku_at)).map_err(at)?;
         let location = LocationId::new(cell(location_at)).map_err(at)?;
         let on_hand = on_hand(cell(on_hand_at)).map_err(at)?;
-        match levels.entry((sku, location)) {
-            Entry::Vacant(e) => {
-                e.insert((on_hand, line));
-            }
-            Entry::Occupied(e) => {
-                let ((sku, location), (was, first)) = (e.key(), e.get());
-                let why = if *was == on_hand {
-                    "the same row twice (a copy-paste slip?)".to_string()
-                } else {
-                    format!("two levels ({was} and {on_hand})")
-                };
-                return Err(bad(
-                    ErrorCode::InvalidRequest,
-                    format!(
-                        "CSV lines {first} and {line} both set {sku:?} at {location:?}: {why}; \
-                         keep one row per sku and location"
-                    ),
-                ));
-            }
-        }
+        levels.push((sku, location, on_hand, line));
     }
     if rows == 0 {
         return Err(bad(
@@ -260,38 +271,46 @@ pub fn parse_csv(bytes: &[u8]) -> Result<BulkItems, ApiError> {
         ));
     }
 
-    let mut items: Vec<(Sku, ItemBody)> = Vec::new();
-    let mut origin = BTreeMap::new();
-    for ((sku, location), (qty, line)) in levels {
-        if items.last().is_none_or(|(s, _)| *s != sku) {
-            items.push((
-                sku.clone(),
-                ItemBody {
-                    levels: Some(BTreeMap::new()),
-                    components: None,
-                },
-            ));
-        }
-        let map = items
-            .last_mut()
-            .and_then(|(_, body)| body.levels.as_mut())
-            .unwrap_or_else(|| unreachable!("pushed above"));
-        map.insert(location.clone(), qty);
-        if map.len() > MAX_LEVELS_PER_REQUEST {
-            return Err(bad(
-                ErrorCode::TooMany,
-                format!(
-                    "CSV line {line}: sku {sku:?} has levels at more than \
-                     {MAX_LEVELS_PER_REQUEST} locations"
-                ),
-            ));
-        }
-        origin.insert((sku, location), line);
+    // The same sku and location twice: found side by side once sorted (the earlier line
+    // first), and named by both lines.
+    levels.sort_by(|a, b| (&a.0, &a.1, a.3).cmp(&(&b.0, &b.1, b.3)));
+    if let Some(pair) = levels
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1)
+        .min_by_key(|w| w[1].3)
+    {
+        let ((sku, location, was, first), (.., on_hand, line)) = (&pair[0], &pair[1]);
+        let why = if was == on_hand {
+            "the same row twice (a copy-paste slip?)".to_string()
+        } else {
+            format!("two levels ({was} and {on_hand})")
+        };
+        return Err(bad(
+            ErrorCode::InvalidRequest,
+            format!(
+                "CSV lines {first} and {line} both set {sku:?} at {location:?}: {why}; \
+                 keep one row per sku and location"
+            ),
+        ));
     }
+    if let Some(group) = levels
+        .chunk_by(|a, b| a.0 == b.0)
+        .find(|g| g.len() > MAX_LEVELS_PER_REQUEST)
+    {
+        let line = group[MAX_LEVELS_PER_REQUEST].3;
+        return Err(bad(
+            ErrorCode::TooMany,
+            format!(
+                "CSV line {line}: sku {:?} has levels at more than \
+                 {MAX_LEVELS_PER_REQUEST} locations",
+                group[0].0
+            ),
+        ));
+    }
+    levels.shrink_to_fit();
     Ok(BulkItems {
-        items,
+        entries: Entries::Csv(levels),
         rows,
-        origin: Origin::Csv(origin),
     })
 }
 
@@ -341,24 +360,14 @@ struct JsonItem {
     components: Option<Vec<Component>>,
 }
 
-/// A JSON array of `{"sku", "levels"}` / `{"sku", "components"}`.
+/// A JSON array of `{"sku", "levels"}` / `{"sku", "components"}`, read an element at a time
+/// (never as one parsed document).
 pub fn parse_json(text: &str) -> Result<BulkItems, ApiError> {
-    let serde_json::Value::Array(elements) = wire::parse(text)? else {
-        return Err(bad(
-            ErrorCode::InvalidType,
-            "PUT /v1/items takes a JSON array of {\"sku\", \"levels\"} or {\"sku\", \"components\"}"
-                .into(),
-        ));
-    };
-    if elements.is_empty() {
-        return Err(bad(ErrorCode::InvalidRequest, "the array is empty".into()));
-    }
-    let mut items = Vec::with_capacity(elements.len().min(MAX_BULK_ROWS));
-    let mut index: HashMap<Sku, usize> = HashMap::new();
+    let mut items: Vec<(Sku, JsonBody, usize)> = Vec::new();
     let mut rows = 0usize;
-    for (i, element) in elements.into_iter().enumerate() {
+    let read = wire::each_element(text, |i, item: Result<JsonItem, CoreError>| {
         let at = |e: CoreError| bad(e.code, format!("items[{i}]: {}", e.message));
-        let item: JsonItem = wire::from_value(element).map_err(at)?;
+        let item = item.map_err(at)?;
         rows += match (&item.levels, &item.components) {
             (Some(levels), None) => levels.len().max(1),
             (None, Some(_)) => 1,
@@ -379,28 +388,46 @@ pub fn parse_json(text: &str) -> Result<BulkItems, ApiError> {
                 format!("on hand at {location} must not be negative (got {q})"),
             )));
         }
-        if let Some(first) = index.insert(item.sku.clone(), i) {
+        let body = match (item.levels, item.components) {
+            (Some(levels), _) => JsonBody::Levels(levels.into_iter().collect()),
+            (_, components) => JsonBody::Components(components.unwrap_or_default()),
+        };
+        items.push((item.sku, body, i));
+        Ok(())
+    });
+    match read {
+        Ok(_) => {}
+        // Not an array at all: say what the route takes.
+        Err(e) if e.code == ErrorCode::InvalidType.as_str() && !e.message.starts_with("items[") => {
             return Err(bad(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "items[{first}] and items[{i}] both name sku {:?}; name each sku once",
-                    item.sku
-                ),
-            ));
+                ErrorCode::InvalidType,
+                "PUT /v1/items takes a JSON array of {\"sku\", \"levels\"} or {\"sku\", \"components\"}"
+                    .into(),
+            ))
         }
-        items.push((
-            item.sku,
-            ItemBody {
-                levels: item.levels,
-                components: item.components,
-            },
+        Err(e) => return Err(e),
+    }
+    if items.is_empty() {
+        return Err(bad(ErrorCode::InvalidRequest, "the array is empty".into()));
+    }
+    items.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+    if let Some(w) = items
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .min_by_key(|w| w[1].2)
+    {
+        return Err(bad(
+            ErrorCode::InvalidRequest,
+            format!(
+                "items[{}] and items[{}] both name sku {:?}; name each sku once",
+                w[0].2, w[1].2, w[0].0
+            ),
         ));
     }
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.shrink_to_fit();
     Ok(BulkItems {
-        items,
+        entries: Entries::Json(items),
         rows,
-        origin: Origin::Json(index),
     })
 }
 
@@ -424,9 +451,8 @@ mod tests {
 
     /// (sku, [(location, on hand)]) per item.
     fn levels(b: &BulkItems) -> Vec<(String, Vec<(String, i64)>)> {
-        b.items
-            .iter()
-            .map(|(s, body)| {
+        b.items()
+            .map(|(s, body, _)| {
                 let l = body.levels.as_ref().expect("levels");
                 (
                     s.to_string(),
@@ -669,10 +695,11 @@ mod tests {
                 {"sku":"KIT","components":[{"sku":"B","qty":2}]}]"#,
         )
         .unwrap();
-        assert_eq!(b.items.len(), 2);
+        let items: Vec<_> = b.items().collect();
+        assert_eq!(items.len(), 2);
         assert_eq!(b.rows, 3);
-        assert_eq!(b.items[1].0.as_str(), "KIT");
-        assert_eq!(b.items[1].1.components.as_ref().map(Vec::len), Some(1));
+        assert_eq!(items[1].0.as_str(), "KIT");
+        assert_eq!(items[1].1.components.as_ref().map(Vec::len), Some(1));
         assert_eq!(
             b.origin(&Sku::new("KIT").unwrap(), None),
             Some("items[1]".into())

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use stocksync_core::{
     listing_row_key, wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId,
-    ListingKey, Mapping, Outcome, Sku, Target,
+    ListingKey, Mapping, Outcome, Target,
 };
 use worker::SqlStorage;
 
@@ -220,17 +220,10 @@ pub fn items(
         ..Summary::default()
     };
     let mut st = SqlStore { sql };
-    let origin = |sku: &Sku| {
-        bulk.origin(sku, None)
-            .unwrap_or_else(|| format!("sku {sku}"))
-    };
-    for (i, (sku, item)) in bulk.items.iter().enumerate() {
-        let event = Event::ItemPut {
-            sku: sku.clone(),
-            item: item.clone(),
-        };
+    for (i, (sku, item, origin)) in bulk.items().enumerate() {
+        let event = Event::ItemPut { sku, item };
         hub.prefetch(&event, &mut st)?;
-        let out = hub.apply(event).map_err(|e| located(e, origin(sku)))?;
+        let out = hub.apply(event).map_err(|e| located(e, origin))?;
         write(hub, sql, &out, now, &mut s)?;
         if (i + 1) % chunk == 0 {
             hub.evict(max_rows);

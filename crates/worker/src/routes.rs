@@ -486,7 +486,7 @@ mod tests {
             assert_eq!(route(&m, p).unwrap().body_cap(), 1 << 20, "{p}");
         }
         let rows = items_bulk(&body("text/csv", "sku,location,on_hand\nA,L,1\n")).unwrap();
-        assert_eq!((rows.rows, rows.items.len()), (1, 1));
+        assert_eq!((rows.rows, rows.items().count()), (1, 1));
         assert_eq!(
             event(&Route::ItemsBulk, &body("text/csv", "")).unwrap(),
             None
