@@ -36,6 +36,7 @@ pub enum Event {
     /// merchant what is left to map; known listings are left as they are. Shells that read a
     /// catalogue make it; it has no JSON form.
     #[cfg(feature = "backed")]
+    #[cfg_attr(feature = "ts", ts(skip))]
     ListingsSeen {
         channel: ChannelId,
         listings: Vec<ListingId>,

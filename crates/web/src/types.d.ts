@@ -545,7 +545,12 @@ export type Target = { "kind": "demo" } | { "kind": "webhook", url: string,
  * Signs what is sent and verifies order triggers this channel signs. Never echoed by
  * `GET /v1/channels`; left out of a `PUT`, the channel keeps the secret it had.
  */
-secret?: string, } | { "kind": "shopify" } & AdapterFields | { "kind": "woocommerce" } & AdapterFields;
+secret?: string, 
+/**
+ * `true`: pushes go out up to 100 per call as `{"pushes": [...]}` (README: "Webhook
+ * batches"); absent or `false`: one call per push.
+ */
+batch?: boolean, } | { "kind": "shopify" } & AdapterFields | { "kind": "woocommerce" } & AdapterFields;
 
 /**
  * Something a merchant should see before applying a change.
