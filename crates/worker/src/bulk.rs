@@ -93,7 +93,9 @@ impl BulkItems {
         }
     }
 
-    /// Where a sku (and location) came from: `"CSV line 7"`, `"items[3]"`.
+    /// Where a sku (and location) came from: `"CSV line 7"`, `"items[3]"` (a scan: for the
+    /// tests; a load takes each sku's origin from [`BulkItems::items`]).
+    #[cfg(test)]
     pub fn origin(&self, sku: &Sku, location: Option<&LocationId>) -> Option<String> {
         match &self.entries {
             Entries::Csv(rows) => rows

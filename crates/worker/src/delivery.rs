@@ -266,8 +266,8 @@ async fn webhook_batch(group: &[&Attempt]) -> Vec<Delivery> {
         Ok(a) => a,
         Err(e) => return vec![Delivery::Failed(e); group.len()],
     };
-    match answer.status {
-        200..=299 => {
+    match (answer.status, retry_after_ms(answer.headers.as_slice())) {
+        (200..=299, _) => {
             let failed = serde_json::from_slice::<BatchAnswer>(&answer.body)
                 .map(|a| a.failed)
                 .unwrap_or_default();
@@ -285,15 +285,14 @@ async fn webhook_batch(group: &[&Attempt]) -> Vec<Delivery> {
                 })
                 .collect()
         }
-        429 | 503 if retry_after_ms(answer.headers.as_slice()).is_some() => {
-            let wait_ms = retry_after_ms(answer.headers.as_slice()).unwrap_or(0);
+        (429 | 503, Some(wait_ms)) => {
             let why = format!(
                 "HTTP {}: the receiver asked to wait (Retry-After)",
                 answer.status
             );
             vec![Delivery::Later { wait_ms, why }; group.len()]
         }
-        status => vec![Delivery::Failed(refused(status, &answer.body)); group.len()],
+        (status, _) => vec![Delivery::Failed(refused(status, &answer.body)); group.len()],
     }
 }
 

@@ -463,24 +463,29 @@ impl Ledger {
         }
     }
 
-    /// A preview job's stored state.
+    /// A job's state kept in `meta` under `key` (a preview's counts, a discovery's counters),
+    /// written by this code, so read straight into its type.
+    fn job_state<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> std::result::Result<Option<T>, ApiError> {
+        store::meta_get(&self.sql(), key)?
+            .map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
+            .transpose()
+    }
+
     fn preview_state(
         &self,
         job: &str,
     ) -> std::result::Result<Option<jobs::PreviewState>, ApiError> {
-        store::meta_get(&self.sql(), &jobs::preview_key(job))?
-            .map(|t| wire::from_json(&t).map_err(ApiError::internal))
-            .transpose()
+        self.job_state(&jobs::preview_key(job))
     }
 
-    /// A discovery job's stored counters.
     fn discovery_state(
         &self,
         job: &str,
     ) -> std::result::Result<Option<discover::Progress>, ApiError> {
-        store::meta_get(&self.sql(), &discover::state_key(job))?
-            .map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
-            .transpose()
+        self.job_state(&discover::state_key(job))
     }
 
     /// `POST /v1/channels/{id}/discover` ([`crate::discover`]): the first page read here; a
@@ -600,8 +605,7 @@ impl Ledger {
             Err(_) => None,
         };
         let (Ok(channel), Some(target)) = (channel, target) else {
-            job.state = "failed".into();
-            job.error = Some("the channel was deleted".into());
+            job.fail("the channel was deleted");
             return self.commit_discovery(job, progress, None).await;
         };
         let allow = crate::adapters::allow_private(&self.env);
@@ -629,19 +633,16 @@ impl Ledger {
                     job.wake_ms = now + backoff.max(retry_after_ms.unwrap_or(0)) as i64;
                     job.error = Some(format!("retrying: {why}"));
                 } else {
-                    job.state = "failed".into();
-                    job.error = Some(format!("reading the catalogue: {why}"));
+                    job.fail(format!("reading the catalogue: {why}"));
                 }
                 return self.commit_discovery(job, progress, None).await;
             }
             Ok(discover::Read::Refused { why }) => {
-                job.state = "failed".into();
-                job.error = Some(format!("reading the catalogue: {why}"));
+                job.fail(format!("reading the catalogue: {why}"));
                 return self.commit_discovery(job, progress, None).await;
             }
             Err(e) => {
-                job.state = "failed".into();
-                job.error = Some(e.message);
+                job.fail(e.message);
                 return self.commit_discovery(job, progress, None).await;
             }
         };
@@ -1173,8 +1174,7 @@ impl Ledger {
                     Err(e) => {
                         // What the step changed in memory is not stored: forget it.
                         *guard = None;
-                        job.state = "failed".into();
-                        job.error = Some(e.message);
+                        job.fail(e.message);
                         Batch {
                             jobs: vec![job],
                             ..Batch::default()
@@ -1212,8 +1212,7 @@ impl Ledger {
                 ..Batch::default()
             },
             Err(e) => {
-                job.state = "failed".into();
-                job.error = Some(e.message);
+                job.fail(e.message);
                 Batch {
                     jobs: vec![job],
                     ..Batch::default()

@@ -544,6 +544,14 @@ pub struct JobRow {
     pub wake_ms: i64,
 }
 
+impl JobRow {
+    /// Ends the job as `failed`, with the reason `GET /v1/jobs/{id}` shows.
+    pub fn fail(&mut self, why: impl Into<String>) {
+        self.state = "failed".into();
+        self.error = Some(why.into());
+    }
+}
+
 /// Databases created before `jobs.wake_ms` existed get the column (a no-op once it is there).
 pub fn migrate(sql: &SqlStorage) -> worker::Result<()> {
     if sql.exec("SELECT wake_ms FROM jobs LIMIT 0", None).is_err() {
