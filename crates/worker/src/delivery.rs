@@ -4,8 +4,11 @@
 //! number: the latest only) and what an answer means ([`Event::PushDelivered`] /
 //! [`Event::PushFailed`]); this module only carries it.
 //!
-//! - Demo target: nothing leaves the object; the demo marketplace's row is written in the same
-//!   transaction as the acknowledgement.
+//! - Demo target: nothing leaves the object, so nothing waits for the alarm: [`settle`] records
+//!   the push delivered where it is planned, and the demo marketplace's row is written in the
+//!   same transaction as the event that planned it (no schedule row, no delivery round, the
+//!   listing written once). A demo push found in the schedule (one stored by an older build)
+//!   is still delivered by the alarm.
 //! - Webhook target: `POST` `{"channel", "listing", "sku", "quantity", "seq", "sent_at"}` with
 //!   `Idempotency-Key: {channel}:{listing}:{seq}` and `X-Stocksync-Signature`; any 2xx within
 //!   [`TIMEOUT_MS`] is delivered, anything else failed.
@@ -15,13 +18,77 @@ use std::collections::BTreeMap;
 use futures_util::future::{join, join_all};
 use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
 use stocksync_core::{
-    wire, Event, Hub, ListingKey, Pending, Qty, RetryPolicy, Sku, Target, WebhookBatch,
-    WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
+    listing_row_key, wire, Dirty, Event, Hub, ListingKey, Pending, Push, Qty, RetryPolicy, Sku, Target,
+    WebhookBatch, WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
 };
 use worker::Env;
 
 use crate::adapters::Answer;
 use crate::signature;
+use crate::store::DemoWrite;
+
+/// What storing newly planned pushes needs besides their listing rows.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Schedule rows, due now, of the pushes the alarm delivers.
+    pub due: Vec<(String, i64)>,
+    /// What the demo marketplace received from the pushes delivered at once.
+    pub demo: Vec<DemoWrite>,
+}
+
+/// Settles pushes just planned (by an order, a change, a job step or a load), before their
+/// rows are taken: a push to the in-object demo marketplace is delivered here and now (the
+/// core records [`Event::PushDelivered`] and its changes join `dirty`); every other push is
+/// scheduled for the alarm, due at `now`. A push the core refuses to record as delivered (it
+/// cannot happen for one just planned) is scheduled instead, so nothing is lost.
+pub fn settle(hub: &mut Hub, pushes: &[Push], dirty: &mut Dirty, now: i64) -> Settled {
+    let planned = pushes.iter().map(|p| {
+        let key = ListingKey::new(p.channel.clone(), p.listing.clone());
+        (key, p.seq, Qty::new(p.quantity))
+    });
+    settle_each(hub, planned, dirty, now)
+}
+
+/// [`settle`] for a hub's whole outbox (a replaced hub's pending pushes).
+pub fn settle_outbox(hub: &mut Hub, now: i64) -> Settled {
+    let pending = hub
+        .outbox()
+        .into_iter()
+        .map(|(key, p, _)| (key, p.seq, Ok(p.quantity)));
+    settle_each(hub, pending, &mut Dirty::default(), now)
+}
+
+fn settle_each(
+    hub: &mut Hub,
+    pending: impl IntoIterator<Item = (ListingKey, u64, Result<Qty, stocksync_core::Error>)>,
+    dirty: &mut Dirty,
+    now: i64,
+) -> Settled {
+    let mut out = Settled::default();
+    for (key, seq, quantity) in pending {
+        let demo = matches!(hub.channel(&key.channel).map(|c| &c.target), Some(Target::Demo));
+        let mut delivered = |quantity: Qty| {
+            let event = Event::PushDelivered {
+                channel: key.channel.clone(),
+                listing: key.listing.clone(),
+                seq,
+                quantity,
+            };
+            hub.apply(event).map(|o| dirty.merge(o.dirty)).is_ok()
+        };
+        let recorded = quantity.ok().filter(|&q| demo && delivered(q));
+        match recorded {
+            Some(quantity) => out.demo.push(DemoWrite::Received {
+                channel: key.channel.to_string(),
+                listing: key.listing.to_string(),
+                quantity: quantity.get(),
+                seq: seq as i64,
+            }),
+            None => out.due.push((listing_row_key(&key), now)),
+        }
+    }
+    out
+}
 
 /// How long one webhook call may take.
 pub const TIMEOUT_MS: u64 = 10_000;

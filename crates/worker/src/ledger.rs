@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, wire, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId,
-    ListingKey, Outcome, PreviewRequest, Snapshot, Target,
+    wire, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId,
+    ListingKey, PreviewRequest, Snapshot, Target,
 };
 use worker::{
     durable_object, js_sys, wasm_bindgen, Date, Delay, DurableObject, Env, Request, Response,
@@ -392,10 +392,12 @@ impl Ledger {
                 Mirrored::Channels => vec![mirror::CHANNELS.to_string()],
                 Mirrored::Listings => mirror::listing_marks(&outcome.dirty.listings),
             };
+            let settled = delivery::settle(hub, &outcome.pushes, &mut outcome.dirty, now);
             let batch = Batch {
                 rows: hub.rows(&outcome.dirty),
                 kv,
-                due: due_now(&outcome, now),
+                due: settled.due,
+                demo: settled.demo,
                 jobs: job.iter().cloned().collect(),
                 heard,
                 ..Batch::default()
@@ -764,16 +766,13 @@ impl Ledger {
             // The current channels are in memory: a redacted snapshot keeps their secrets.
             let mut whole = hub.clone();
             let outcome = whole.import(snapshot)?;
-            let due = whole
-                .outbox()
-                .iter()
-                .map(|(k, _, _)| (listing_row_key(k), now))
-                .collect();
+            let settled = delivery::settle_outbox(&mut whole, now);
             let batch = Batch {
                 wipe: true,
                 rows: whole.all_rows(),
                 kv: mirror::import_marks(&whole),
-                due,
+                due: settled.due,
+                demo: settled.demo,
                 ..Batch::default()
             };
             (outcome, batch)
@@ -1165,12 +1164,16 @@ impl Ledger {
                     .as_mut()
                     .ok_or_else(|| ApiError::internal("hub not loaded"))?;
                 match jobs::step(hub, &sql, &mut job, &self.limits) {
-                    Ok(out) => Batch {
-                        rows: hub.rows(&out.dirty),
-                        due: due_now(&out, now),
-                        jobs: vec![job],
-                        ..Batch::default()
-                    },
+                    Ok(mut out) => {
+                        let settled = delivery::settle(hub, &out.pushes, &mut out.dirty, now);
+                        Batch {
+                            rows: hub.rows(&out.dirty),
+                            due: settled.due,
+                            demo: settled.demo,
+                            jobs: vec![job],
+                            ..Batch::default()
+                        }
+                    }
                     Err(e) => {
                         // What the step changed in memory is not stored: forget it.
                         *guard = None;
@@ -1379,20 +1382,6 @@ fn detail(url: &Url) -> bool {
 /// Whether the query has `name=true`.
 fn flag(url: &Url, name: &str) -> bool {
     url.query_pairs().any(|(k, v)| k == name && v == "true")
-}
-
-/// Every pushed listing's schedule row, due now.
-fn due_now(outcome: &Outcome, now: i64) -> Vec<(String, i64)> {
-    outcome
-        .pushes
-        .iter()
-        .map(|p| {
-            (
-                listing_row_key(&ListingKey::new(p.channel.clone(), p.listing.clone())),
-                now,
-            )
-        })
-        .collect()
 }
 
 fn parse_listing_key(row_key: &str) -> Option<ListingKey> {

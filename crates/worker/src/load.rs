@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stocksync_core::{
-    listing_row_key, wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId,
-    ListingKey, Mapping, Outcome, Target,
+    wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId,
+    Mapping, Outcome, Target,
 };
 use worker::SqlStorage;
 
@@ -73,15 +73,17 @@ impl Marks {
     }
 }
 
-/// Writes one chunk's outcome: rows and schedule.
+/// Writes one outcome: its pushes settled ([`crate::delivery::settle`]: the demo channel's
+/// delivered at once, the rest scheduled), then its rows.
 fn write(
-    hub: &Hub,
+    hub: &mut Hub,
     sql: &SqlStorage,
-    out: &Outcome,
+    out: &mut Outcome,
     now: i64,
     s: &mut Summary,
 ) -> Result<(), ApiError> {
     s.add(out);
+    let settled = crate::delivery::settle(hub, &out.pushes, &mut out.dirty, now);
     let rows = hub.rows(&out.dirty);
     for r in &rows {
         match r {
@@ -93,16 +95,8 @@ fn write(
     }
     let batch = Batch {
         rows,
-        due: out
-            .pushes
-            .iter()
-            .map(|p| {
-                (
-                    listing_row_key(&ListingKey::new(p.channel.clone(), p.listing.clone())),
-                    now,
-                )
-            })
-            .collect(),
+        due: settled.due,
+        demo: settled.demo,
         ..Batch::default()
     };
     batch.write(sql)?;
@@ -124,9 +118,9 @@ pub fn unlinked(
         listings,
     };
     hub.prefetch(&event, &mut WarmStore::new(sql))?;
-    let out = hub.apply(event)?;
+    let mut out = hub.apply(event)?;
     let mut s = Summary::default();
-    write(hub, sql, &out, now, &mut s)?;
+    write(hub, sql, &mut out, now, &mut s)?;
     hub.evict(max_rows);
     Ok(s.listings)
 }
@@ -169,7 +163,7 @@ pub fn mappings(
         };
         hub.prefetch(&event, &mut st)?;
         st.cool();
-        let out = hub.apply(event).map_err(|e| {
+        let mut out = hub.apply(event).map_err(|e| {
             // The core names the mapping within the chunk ("mapping 3: …").
             let (index, message) = e
                 .message
@@ -185,7 +179,7 @@ pub fn mappings(
         })?;
         places.clear();
         marks.add(&out);
-        write(hub, sql, &out, now, &mut s)?;
+        write(hub, sql, &mut out, now, &mut s)?;
         hub.evict(max_rows);
         Ok(())
     };
@@ -223,8 +217,8 @@ pub fn items(
     for (i, (sku, item, origin)) in bulk.items().enumerate() {
         let event = Event::ItemPut { sku, item };
         hub.prefetch(&event, &mut st)?;
-        let out = hub.apply(event).map_err(|e| located(e, origin))?;
-        write(hub, sql, &out, now, &mut s)?;
+        let mut out = hub.apply(event).map_err(|e| located(e, origin))?;
+        write(hub, sql, &mut out, now, &mut s)?;
         if (i + 1) % chunk == 0 {
             hub.evict(max_rows);
         }
@@ -303,11 +297,11 @@ pub fn backup(
         hub.prefetch_lines(&part, &mut st)?;
         st.cool();
         for (i, line) in at.drain(..).zip(part.drain(..)) {
-            let out = hub
+            let mut out = hub
                 .restore_line(line)
                 .map_err(|e| located(e, format!("line {}", i + 1)))?;
             marks.add(&out);
-            write(hub, sql, &out, now, &mut s)?;
+            write(hub, sql, &mut out, now, &mut s)?;
             s.rows += 1;
         }
         hub.evict(max_rows);
