@@ -10,7 +10,7 @@
 //!   error) carries `Access-Control-Allow-Origin: <origin>` and exposes the headers a client
 //!   reads, when its `Origin` is listed. Answers vary by `Origin` whenever a list is configured.
 
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Env, Headers, Method, Response, Result};
 
 use crate::http::ApiError;
 
@@ -23,8 +23,8 @@ const EXPOSE: &str = "Allow, Content-Length, Content-Disposition";
 /// How long a browser may cache a preflight, in seconds.
 const MAX_AGE: &str = "600";
 
-/// The configured origins, trimmed, without empty entries or a trailing slash.
-fn origins(env: &Env) -> Vec<String> {
+/// The configured origins, trimmed, without empty entries or a trailing slash (none: no CORS).
+pub fn origins(env: &Env) -> Vec<String> {
     env.var("ALLOWED_ORIGINS")
         .map(|v| v.to_string())
         .unwrap_or_default()
@@ -34,32 +34,27 @@ fn origins(env: &Env) -> Vec<String> {
         .collect()
 }
 
-/// Whether any origin is configured.
-pub fn configured(env: &Env) -> bool {
-    !origins(env).is_empty()
-}
-
 /// The request's `Origin` when it is listed.
-pub fn allowed_origin(req: &Request, env: &Env) -> Result<Option<String>> {
-    let Some(origin) = req.headers().get("Origin")? else {
+pub fn allowed_origin(headers: &Headers, origins: &[String]) -> Result<Option<String>> {
+    let Some(origin) = headers.get("Origin")? else {
         return Ok(None);
     };
-    Ok(origins(env)
+    Ok(origins
         .iter()
         .any(|o| o.eq_ignore_ascii_case(&origin))
         .then_some(origin))
 }
 
-pub fn is_preflight(req: &Request) -> Result<bool> {
-    Ok(req.method() == Method::Options
-        && req.headers().has("Origin")?
-        && req.headers().has("Access-Control-Request-Method")?)
+pub fn is_preflight(method: &Method, headers: &Headers) -> Result<bool> {
+    Ok(*method == Method::Options
+        && headers.has("Origin")?
+        && headers.has("Access-Control-Request-Method")?)
 }
 
 /// Answers a preflight, before auth (a browser sends none with it).
-pub fn preflight(req: &Request, origin: Option<&str>) -> Result<Response> {
+pub fn preflight(headers: &Headers, origin: Option<&str>) -> Result<Response> {
     let Some(origin) = origin else {
-        let asked = req.headers().get("Origin")?.unwrap_or_default();
+        let asked = headers.get("Origin")?.unwrap_or_default();
         let resp = ApiError::new(
             403,
             "cors_forbidden",

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use stocksync_core::{wire, Error as CoreError, ErrorBody, ErrorCode, ErrorDetail};
-use worker::{Request, Response};
+use worker::{Headers, Request, Response};
 
 /// The largest request body most routes accept, in bytes (checked on Content-Length and on what
 /// is read); the bulk routes take up to [`stocksync_core::limits::MAX_BULK_BODY_BYTES`]
@@ -174,8 +174,8 @@ pub fn body_cap(req: &Request) -> usize {
 
 /// Refuses a body whose Content-Length is over `cap` before reading any of it; the declared
 /// length, if any.
-pub fn check_content_length(req: &Request, cap: usize) -> Result<Option<usize>, ApiError> {
-    let Some(len) = req.headers().get("Content-Length")? else {
+pub fn check_content_length(headers: &Headers, cap: usize) -> Result<Option<usize>, ApiError> {
+    let Some(len) = headers.get("Content-Length")? else {
         return Ok(None);
     };
     match len.trim().parse::<u64>() {
@@ -192,7 +192,7 @@ pub fn check_content_length(req: &Request, cap: usize) -> Result<Option<usize>, 
 /// routes, 1 MiB elsewhere) whether or not Content-Length says so.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let cap = body_cap(req);
-    let declared = check_content_length(req, cap)?;
+    let declared = check_content_length(req.headers(), cap)?;
     if declared.is_some() {
         // A declared length within the cap (checked above; the runtime holds the body to
         // it): one `arrayBuffer()` instead of a reader's call per chunk, which the V8
