@@ -70,8 +70,9 @@ pub struct Limits {
     /// Rows a bulk load applies between evictions (`BULK_CHUNK`).
     pub chunk: usize,
     /// Listings one delivery round takes (`DELIVERY_BATCH`); one transaction records a
-    /// round's results. The demo channel costs no I/O, so a round's fixed cost (the due
-    /// query, the read-ahead, the commit) is what limits its rate: 500 by default.
+    /// round's results. A round has a fixed cost (the due query, the read-ahead, the commit),
+    /// so it takes many: 500 by default. (Demo pushes never wait for a round: they are
+    /// delivered where they are planned, [`delivery::settle`].)
     pub delivery: usize,
 }
 
