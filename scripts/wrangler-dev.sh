@@ -16,6 +16,12 @@
 #   PID_FILE=.wrangler/dev-$PORT.pid
 #   START_TIMEOUT=60          seconds to wait for /healthz
 #   INSPECTOR_PORT            pass a fixed --inspector-port (default: wrangler picks one)
+#   WRANGLER_CONFIG           another Worker's wrangler.toml (default: ./wrangler.toml, stocksync
+#                             itself, which must be built first), e.g. the plain-JavaScript
+#                             comparison worker scripts/bench/plainjs/wrangler.toml (no build);
+#                             wrangler then reads .dev.vars beside that file, so pass
+#                             WRANGLER_ARGS="--env-file $PWD/.dev.vars" (an absolute path) for
+#                             stocksync's API_KEY
 #   WRANGLER_ARGS             more `wrangler dev` arguments, split on whitespace, e.g.
 #                             "--var ALLOW_TENANT_HEADER:1 --var RETRY_BASE_MS:50" (the HTTP
 #                             tests use this) or "--env-file /tmp/x.vars" (another .dev.vars)
@@ -46,7 +52,11 @@ now_ms() { date +%s%3N; }
 start() {
   local cli="$root/node_modules/wrangler/wrangler-dist/cli.js"
   [ -f "$cli" ] || die "$cli missing (npm ci)"
-  [ -f crates/worker/build/index.js ] || die "crates/worker/build/index.js missing: run scripts/build-worker.sh first"
+  if [ -n "${WRANGLER_CONFIG:-}" ]; then
+    [ -f "$WRANGLER_CONFIG" ] || die "$WRANGLER_CONFIG missing"
+  else
+    [ -f crates/worker/build/index.js ] || die "crates/worker/build/index.js missing: run scripts/build-worker.sh first"
+  fi
   if curl -s -o /dev/null --max-time 1 "$url/"; then
     die "something already answers on $url (stop it first: PORT=$PORT $0 stop)"
   fi
@@ -57,6 +67,7 @@ start() {
   mkdir -p "$STATE_DIR" "$(dirname "$LOG_FILE")" "$(dirname "$PID_FILE")"
 
   local extra=()
+  [ -n "${WRANGLER_CONFIG:-}" ] && extra+=(--config "$WRANGLER_CONFIG")
   [ -n "${INSPECTOR_PORT:-}" ] && extra+=(--inspector-port "$INSPECTOR_PORT")
   if [ -n "${WRANGLER_ARGS:-}" ]; then
     local more; read -r -a more <<<"$WRANGLER_ARGS"
