@@ -7,7 +7,12 @@
 #
 # Environment: BENCH_MAX_SKUS (default 1000000) caps the catalogue sizes; LOAD_SECONDS
 # (default 10) is each wrk run's length; WORKER_SKUS (default 2000) the worker's catalogue (its JSON must fit the 1 MiB body cap of POST /v1/import);
-# DELIVERY_SIZES (default "40000 20000 2000 100000") the listings of the delivery figures.
+# DELIVERY_SIZES (default "40000 20000 2000 100000") the listings of the delivery figures;
+# BENCH_PORT (default 8799) the port of stocksync's worker.
+# After stocksync's figures, `worker` stops it and runs the plain-JavaScript comparison worker
+# of issue #11 (scripts/bench/plainjs: the same routes, the same catalogue, the same wrk lines,
+# on BENCH_PLAINJS_PORT, default 8796), one after the other, never both at once, and prints each
+# worker's orders ÷ /healthz rate and p50s. BENCH_PLAINJS=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,19 +56,27 @@ fi
 if [ "$what" = all ] || [ "$what" = worker ]; then
   stage "worker under wrangler dev: order triggers beside a trivial route, in the same run"
   scripts/build-worker.sh >/dev/null
-  port=8799 state=$(mktemp -d)
+  port=${BENCH_PORT:-8799} state=$(mktemp -d)
   export PORT=$port STATE_DIR=$state LOG_FILE=$state/wrangler.log PID_FILE=$state/pid
   # The webhook receivers of the latency and delivery figures listen on 127.0.0.1.
   export WRANGLER_ARGS="--var ALLOW_PRIVATE_TARGETS:1"
   out=$(scripts/wrangler-dev.sh start)
-  pid=${out##*PID=}
-  trap 'scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
+  pid=${out##*PID=} js_pid=
+  cleanup() {
+    [ -z "$pid" ] || scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1 || true
+    [ -z "$js_pid" ] || PORT=$js_port scripts/wrangler-dev.sh stop "$js_pid" >/dev/null 2>&1 || true
+    rm -rf "$state"
+  }
+  trap cleanup EXIT
   key=$(sed -n 's/^API_KEY=//p' .dev.vars | tail -n1)
   url=http://127.0.0.1:$port
   cargo run -q --profile bench -p stocksync-bench --example catalogue_json -- "$WORKER_SKUS" > "$state/catalogue.json"
-  curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-    --data-binary @"$state/catalogue.json" "$url/v1/import" >/dev/null
-  echo "catalogue: $WORKER_SKUS skus imported ($(wc -c < "$state/catalogue.json") bytes of JSON; the import body cap is 1 MiB)"
+  import_catalogue() {
+    curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+      --data-binary @"$state/catalogue.json" "$url/v1/import" >/dev/null
+    echo "catalogue: $WORKER_SKUS skus imported ($(wc -c < "$state/catalogue.json") bytes of JSON; the import body cap is 1 MiB)"
+  }
+  import_catalogue
   # The import plans a push to every listing; measure only once the alarm has delivered them
   # all, or requests queue behind the deliveries and the figures say nothing.
   for _ in $(seq 1 600); do
@@ -79,28 +92,80 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
       sleep 0.2
     done
   }
-  wrk -t2 -c8 -d2s "$url/healthz" >/dev/null
-  API_KEY=$key wrk -t2 -c8 -d2s -s scripts/bench/orders.lua "$url/v1/orders" >/dev/null
-  drain
-  load() { wrk -t"$(( $1 < 2 ? $1 : 2 ))" -c"$1" -d"${LOAD_SECONDS}s" --latency "${@:2}" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'; drain; }
-  echo "-- GET /healthz, 8 connections (the platform's floor)"
-  load 8 "$url/healthz"
-  echo "-- POST /v1/orders, 8 connections: a new order for a sku with 10 listings (store, plan 10 pushes, answer)"
-  API_KEY=$key load 8 -s scripts/bench/orders.lua "$url/v1/orders"
-  echo "-- POST /v1/orders, 8 connections: a new order for a sku with 1 listing"
-  API_KEY=$key load 8 -s scripts/bench/orders-one-listing.lua "$url/v1/orders"
-  echo "-- POST /v1/preview, 8 connections: one hypothetical order (a copy of the hub, nothing stored)"
-  API_KEY=$key load 8 -s scripts/bench/preview.lua "$url/v1/preview"
-  echo "-- GET /healthz, 1 connection"
-  load 1 "$url/healthz"
-  echo "-- POST /v1/orders, 1 connection (10 listings): one order's latency without queueing"
-  API_KEY=$key load 1 -s scripts/bench/orders.lua "$url/v1/orders"
+  warm() {
+    wrk -t2 -c8 -d2s "$url/healthz" >/dev/null
+    API_KEY=$key wrk -t2 -c8 -d2s -s scripts/bench/orders.lua "$url/v1/orders" >/dev/null
+    drain
+  }
+  warm
+  # Each run's lines are kept in $state/last for the ratios below.
+  load() {
+    wrk -t"$(( $1 < 2 ? $1 : 2 ))" -c"$1" -d"${LOAD_SECONDS}s" --latency "${@:2}" \
+      | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors' | tee "$state/last"
+    drain
+  }
+  rate() { awk '/Requests\/sec/ {print $2}' "$state/last"; }
+  p50_ms() {
+    awk '$1 == "50%" { v = $2
+      if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+      print v }' "$state/last"
+  }
+  # The four figures of issue #11's comparison: /healthz and orders (10 listings) at 8
+  # connections, and at 1 connection. Prints "<name>: …" and sets their ratios in $ratios.
+  compare() {
+    local name=$1 h8 o8 h1 o1
+    echo "-- GET /healthz, 8 connections (the platform's floor)"
+    load 8 "$url/healthz"; h8=$(rate)
+    echo "-- POST /v1/orders, 8 connections: a new order for a sku with 10 listings (store, plan 10 pushes, answer)"
+    API_KEY=$key load 8 -s scripts/bench/orders.lua "$url/v1/orders"; o8=$(rate)
+    [ -z "${between:-}" ] || "$between"
+    echo "-- GET /healthz, 1 connection"
+    load 1 "$url/healthz"; h1=$(p50_ms)
+    echo "-- POST /v1/orders, 1 connection (10 listings): one order's latency without queueing"
+    API_KEY=$key load 1 -s scripts/bench/orders.lua "$url/v1/orders"; o1=$(p50_ms)
+    ratios=$(awk -v n="$name" -v h8="$h8" -v o8="$o8" -v h1="$h1" -v o1="$o1" 'BEGIN {
+      printf "%s: orders %.0f/s ÷ /healthz %.0f/s = %.2f at 8 connections; order p50 %.2f ms ÷ /healthz p50 %.2f ms = %.1f× at 1 connection", n, o8, h8, o8 / h8, o1, h1, o1 / h1 }')
+    echo "$ratios"
+  }
+  # stocksync's other runs sit between its 8-connection and 1-connection figures, as before.
+  ours_more() {
+    echo "-- POST /v1/orders, 8 connections: a new order for a sku with 1 listing"
+    API_KEY=$key load 8 -s scripts/bench/orders-one-listing.lua "$url/v1/orders"
+    echo "-- POST /v1/preview, 8 connections: one hypothetical order (a copy of the hub, nothing stored)"
+    API_KEY=$key load 8 -s scripts/bench/preview.lua "$url/v1/preview"
+  }
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  between=ours_more compare stocksync
+  ours_ratios=$ratios
 
   stage "worker: time from an order to its push reaching a local webhook"
   node scripts/bench/webhook-latency.mjs "$url" "$key" 100
 
   stage "worker: delivery throughput (demo, batched and single webhooks), and orders while 100,000 pushes drain"
   node scripts/bench/delivery.mjs "$url" "$key" "${DELIVERY_SIZES[@]}"
+  scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1
+  pid=
+
+  if [ "${BENCH_PLAINJS:-1}" != 0 ]; then
+    stage "plain-JavaScript worker (scripts/bench/plainjs, issue #11's comparison): the same catalogue and wrk lines, after stocksync's has stopped"
+    echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    js_port=${BENCH_PLAINJS_PORT:-8796}
+    # Its pushes go to the demo marketplace inside the order's transaction: nothing to drain.
+    drain() { :; }
+    out=$(WRANGLER_CONFIG=scripts/bench/plainjs/wrangler.toml WRANGLER_ARGS="--env-file $(pwd)/.dev.vars" \
+      PORT=$js_port STATE_DIR=$state/plainjs LOG_FILE=$state/plainjs.log PID_FILE=$state/plainjs.pid \
+      scripts/wrangler-dev.sh start)
+    js_pid=${out##*PID=}
+    url=http://127.0.0.1:$js_port
+    import_catalogue
+    warm
+    between= compare plain-js
+    PORT=$js_port scripts/wrangler-dev.sh stop "$js_pid" >/dev/null 2>&1
+    js_pid=
+    echo
+    echo "$ours_ratios"
+    echo "$ratios"
+  fi
 fi
 
 stage "sizes"
