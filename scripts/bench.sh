@@ -80,7 +80,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   # The import plans a push to every listing; measure only once the alarm has delivered them
   # all, or requests queue behind the deliveries and the figures say nothing.
   for _ in $(seq 1 600); do
-    curl -sf -H "Authorization: Bearer $key" "$url/v1/sync" | grep -qE '"pending":[0-9]' || break
+    curl -sf -H "Authorization: Bearer $key" "$url/v1/sync" | grep -qE '"pending":[1-9]' || break
     sleep 0.2
   done
   echo "catalogue: every listing in sync"
@@ -88,7 +88,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   # after the deliveries of the one before have drained.
   drain() {
     for _ in $(seq 1 300); do
-      curl -sf -H "Authorization: Bearer $key" "$url/v1/sync" | grep -qE '"pending":[0-9]' || return 0
+      curl -sf -H "Authorization: Bearer $key" "$url/v1/sync" | grep -qE '"pending":[1-9]' || return 0
       sleep 0.2
     done
   }
@@ -101,7 +101,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   # Each run's lines are kept in $state/last for the ratios below.
   load() {
     wrk -t"$(( $1 < 2 ? $1 : 2 ))" -c"$1" -d"${LOAD_SECONDS}s" --latency "${@:2}" \
-      | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors' | tee "$state/last"
+      | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors' | tee "$state/last"
     drain
   }
   rate() { awk '/Requests\/sec/ {print $2}' "$state/last"; }
