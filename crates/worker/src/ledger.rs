@@ -53,6 +53,9 @@ const KV_SLICE_GAP_MS: i64 = 250;
 const KV_PARALLEL: usize = 16;
 /// Batches one alarm run delivers before it hands over to the next alarm.
 const MAX_ROUNDS: usize = 20;
+/// Listings a delivery round reads or records between two yields: what an order can wait
+/// behind while a backlog drains (one batched webhook call's worth).
+const ROUND_SLICE: usize = 100;
 
 /// The Ledger's bounds, from vars (defaults for production; the tests set tiny ones so that
 /// eviction, paging and jobs run on every test).
@@ -69,13 +72,11 @@ pub struct Limits {
     pub job_steps: usize,
     /// Rows a bulk load applies between evictions (`BULK_CHUNK`).
     pub chunk: usize,
-    /// Listings one delivery round takes (`DELIVERY_BATCH`); one transaction records a
-    /// round's results, and its synchronous parts (the read-ahead before the calls, recording
-    /// the answers after) are what an order may wait behind. 100 by default: one batched
-    /// webhook call, one Shopify or WooCommerce batch. (Rounds were 500 while the demo channel
-    /// went through them, to spread a round's fixed cost; demo pushes are now delivered where
-    /// they are planned, [`delivery::settle`], and 100-listing rounds halved the orders' p50
-    /// during a 100,000-push webhook drain.)
+    /// Listings one delivery round takes (`DELIVERY_BATCH`, 500): its calls go out together
+    /// (five batched webhook calls, a real channel's batches), and it is read and recorded in
+    /// slices of [`ROUND_SLICE`] with a yield between, each slice's results one transaction,
+    /// so an order waits behind one slice at most. (Demo pushes never wait for a round: they
+    /// are delivered where they are planned, [`delivery::settle`].)
     pub delivery: usize,
 }
 
@@ -93,7 +94,7 @@ impl Limits {
             page: var("JOB_PAGE", 200).clamp(1, 5_000) as usize,
             job_steps: var("JOB_STEPS", 8).clamp(1, 1_000) as usize,
             chunk: var("BULK_CHUNK", 1_000).clamp(1, 100_000) as usize,
-            delivery: var("DELIVERY_BATCH", 100).clamp(1, 5_000) as usize,
+            delivery: var("DELIVERY_BATCH", 500).clamp(1, 5_000) as usize,
         }
     }
 }
@@ -1073,74 +1074,86 @@ impl Ledger {
             if due.is_empty() {
                 break;
             }
-            let mut batch = Batch::default();
+            // The round's synchronous work (reading its pushes before the calls, recording the
+            // answers after) goes in slices with a yield after each, so an order waits behind
+            // one slice at most, while the round's calls still go out together.
             let mut attempts = Vec::new();
-            self.with_working_set(|hub, _| {
-                let keys: Vec<(String, Option<ListingKey>)> = due
-                    .into_iter()
-                    .map(|row_key| {
-                        let key = parse_listing_key(&row_key);
-                        (row_key, key)
-                    })
-                    .collect();
-                let wanted: Vec<ListingKey> = keys.iter().filter_map(|(_, k)| k.clone()).collect();
-                hub.prefetch_keys(&wanted, &mut WarmStore::new(&sql))?;
-                for (row_key, key) in keys {
-                    let Some(key) = key else {
-                        batch.undue.push(row_key);
-                        continue;
-                    };
-                    match hub.pending(&key) {
-                        Some((pending, failed)) => {
-                            attempts.push(Attempt::new(hub, key, row_key, pending, failed))
+            let mut undue = Vec::new();
+            for part in due.chunks(ROUND_SLICE) {
+                self.with_working_set(|hub, _| {
+                    let keys: Vec<(&String, Option<ListingKey>)> =
+                        part.iter().map(|k| (k, parse_listing_key(k))).collect();
+                    let wanted: Vec<ListingKey> =
+                        keys.iter().filter_map(|(_, k)| k.clone()).collect();
+                    hub.prefetch_keys(&wanted, &mut WarmStore::new(&sql))?;
+                    for (row_key, key) in keys {
+                        match key.and_then(|key| hub.pending(&key).map(|p| (key, p))) {
+                            Some((key, (pending, failed))) => attempts.push(Attempt::new(
+                                hub,
+                                key,
+                                row_key.clone(),
+                                pending,
+                                failed,
+                            )),
+                            None => undue.push(row_key.clone()),
                         }
-                        None => batch.undue.push(row_key),
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                })?;
+                yield_now().await;
+            }
             // Other requests run while the pushes are out: the working set may be evicted, so
             // each result is prefetched again before the core records it.
             let results = delivery::deliver(&attempts, &self.env, &sql).await;
-            let now = delivery::now_ms();
-            self.with_working_set(|hub, st| {
-                let keys: Vec<ListingKey> = attempts.iter().map(|a| a.key.clone()).collect();
-                hub.prefetch_keys(&keys, &mut WarmStore::new(&sql))?;
-                let mut dirty = Dirty::default();
-                for (a, result) in attempts.iter().zip(&results) {
-                    if let Some(event) = a.result_event(result) {
-                        hub.prefetch(&event, st)?;
-                        match hub.apply(event) {
-                            Ok(out) => dirty.merge(out.dirty),
-                            Err(e) => {
-                                worker::console_error!("recording delivery of {}: {e}", a.key)
+            let mut batch = Batch {
+                undue,
+                ..Batch::default()
+            };
+            for (part, results) in attempts.chunks(ROUND_SLICE).zip(results.chunks(ROUND_SLICE)) {
+                let now = delivery::now_ms();
+                self.with_working_set(|hub, st| {
+                    let keys: Vec<ListingKey> = part.iter().map(|a| a.key.clone()).collect();
+                    hub.prefetch_keys(&keys, &mut WarmStore::new(&sql))?;
+                    let mut dirty = Dirty::default();
+                    for (a, result) in part.iter().zip(results) {
+                        if let Some(event) = a.result_event(result) {
+                            hub.prefetch(&event, st)?;
+                            match hub.apply(event) {
+                                Ok(out) => dirty.merge(out.dirty),
+                                Err(e) => {
+                                    worker::console_error!("recording delivery of {}: {e}", a.key)
+                                }
                             }
                         }
+                        if matches!(result, delivery::Delivery::Done) && a.is_demo() {
+                            batch.demo.push(DemoWrite::Received {
+                                channel: a.key.channel.to_string(),
+                                listing: a.key.listing.to_string(),
+                                quantity: a.quantity.get(),
+                                seq: a.seq as i64,
+                            });
+                        }
+                        match delivery::next(hub, &a.key, a.seq, &policy, now, result) {
+                            Next::Done | Next::GiveUp => batch.undue.push(a.row_key.clone()),
+                            Next::At(t) => batch.due.push((a.row_key.clone(), t)),
+                        }
                     }
-                    if matches!(result, delivery::Delivery::Done) && a.is_demo() {
-                        batch.demo.push(DemoWrite::Received {
-                            channel: a.key.channel.to_string(),
-                            listing: a.key.listing.to_string(),
-                            quantity: a.quantity.get(),
-                            seq: a.seq as i64,
-                        });
-                    }
-                    match delivery::next(hub, &a.key, a.seq, &policy, now, result) {
-                        Next::Done | Next::GiveUp => batch.undue.push(a.row_key.clone()),
-                        Next::At(t) => batch.due.push((a.row_key.clone(), t)),
-                    }
-                }
-                batch.rows = hub.rows(&dirty);
-                Ok(())
-            })
-            .inspect_err(|_| {
-                // Recorded results were not stored: drop them with the working set.
-                self.hub.replace(None);
-            })?;
-            self.commit(batch).await?;
-            self.evict();
-            // Let the requests that queued during this round in before the next one.
-            yield_now().await;
+                    batch.rows = hub.rows(&dirty);
+                    Ok(())
+                })
+                .inspect_err(|_| {
+                    // Recorded results were not stored: drop them with the working set.
+                    self.hub.replace(None);
+                })?;
+                // Each slice's results are their own transaction: a listing's result stands
+                // alone, and one not stored is delivered again (same idempotency key).
+                self.commit(std::mem::take(&mut batch)).await?;
+                self.evict();
+                yield_now().await;
+            }
+            if !batch.is_empty() {
+                self.commit(batch).await?;
+            }
         }
         self.rearm().await?;
         Ok(())
