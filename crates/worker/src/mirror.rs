@@ -126,6 +126,15 @@ pub enum Op {
     Delete(String),
 }
 
+/// The KV write that brings a mark up to date, and what building it cost: the mappings read
+/// (the drain's slices are bounded by these, not only by a clock that does not advance
+/// while the object computes).
+#[derive(Debug)]
+pub struct Built {
+    pub op: Op,
+    pub mappings: usize,
+}
+
 /// The query of one bucket's linked listings. `INDEXED BY`: without statistics SQLite takes
 /// the primary key's `channel = ?` prefix over the partial index (the primary key covers
 /// `json`, the index does not) and reads **every listing of the channel** for each bucket:
@@ -139,9 +148,12 @@ pub const BUCKET_SQL: &str = "SELECT json FROM listings INDEXED BY listings_by_b
 /// so it describes one state even if the hub changes while it is written. A bucket is read
 /// straight from SQLite (the partial index on `(channel, kvb)`): it never passes through the
 /// working set.
-pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Option<Op>, String> {
+pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Option<Built>, String> {
     if mark == CHANNELS {
-        return Ok(Some(Op::Put(channels_key(tenant), channels_json(hub))));
+        return Ok(Some(Built {
+            op: Op::Put(channels_key(tenant), channels_json(hub)),
+            mappings: 0,
+        }));
     }
     let Some(at) = mark.strip_prefix(BUCKET) else {
         return Ok(None); // an unknown mark (an older format's): nothing to write
@@ -156,6 +168,7 @@ pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Optio
         vec![SqlStorageValue::from(channel.as_str()), i64::from(b).into()],
     )
     .map_err(|e| e.to_string())?;
+    let mappings = records.len();
     records.sort_by(|a, b| a.listing.as_str().cmp(b.listing.as_str()));
     let mut text = String::from("{");
     for record in records {
@@ -168,11 +181,12 @@ pub fn op(hub: &Hub, sql: &SqlStorage, tenant: &str, mark: &str) -> Result<Optio
         text.push_str(&wire::to_json(&m));
     }
     text.push('}');
-    Ok(Some(if text.len() > 2 {
+    let op = if text.len() > 2 {
         Op::Put(key, text)
     } else {
         Op::Delete(key)
-    }))
+    };
+    Ok(Some(Built { op, mappings }))
 }
 
 /// Runs one KV write. The value goes over as bytes: `KvStore::put` with a `String` takes
