@@ -42,15 +42,6 @@ const KV_RETRY_MS: i64 = 5_000;
 /// KV writes a single change makes before it answers; the alarm writes the rest. KV allows
 /// about 1000 operations per invocation.
 const KV_OPS_PER_REQUEST: usize = 100;
-/// The alarm's KV work is sliced, so a big backlog (a bulk load marks up to 1,024 buckets per
-/// channel) never holds the object: at most this many writes and this much wall time per slice,
-/// and the next slice no sooner than `KV_SLICE_GAP_MS` later (orders run in between; the
-/// writes of a slice are I/O, so the object is free while they are in flight).
-const KV_OPS_PER_ALARM: usize = 200;
-const KV_SLICE_MS: i64 = 200;
-const KV_SLICE_GAP_MS: i64 = 250;
-/// KV writes a flush keeps in flight together.
-const KV_PARALLEL: usize = 16;
 /// Batches one alarm run delivers before it hands over to the next alarm.
 const MAX_ROUNDS: usize = 20;
 /// Listings a delivery round reads or records between two yields: what an order can wait
@@ -78,6 +69,31 @@ pub struct Limits {
     /// so an order waits behind one slice at most. (Demo pushes never wait for a round: they
     /// are delivered where they are planned, [`delivery::settle`].)
     pub delivery: usize,
+    /// The alarm's KV mirror slices ([`KvSlice`]).
+    pub kv: KvSlice,
+}
+
+/// How the alarm writes a KV mirror backlog (a bulk load marks up to 1,024 buckets per
+/// channel): in slices, so it never holds the object, each bounded by work done — mappings
+/// read and KV writes — and by wall time, with a gap after each in which nothing of the
+/// mirror runs.
+///
+/// Work, not only time: inside workerd `Date.now()` moves only when I/O completes (deployed;
+/// `wrangler dev` lets it run on), so a clock read after building buckets, with nothing but
+/// zero-length timers since, has not moved. The clock is read after each group's writes.
+#[derive(Copy, Clone, Debug)]
+pub struct KvSlice {
+    /// Writes in flight together (`KV_PARALLEL`). Each bucket is built when its group starts.
+    pub parallel: usize,
+    /// Writes per slice (`KV_SLICE_OPS`).
+    pub ops: usize,
+    /// Mappings read per slice (`KV_SLICE_ROWS`): a bucket holds ~300 at 3M listings, ~1,000
+    /// on a channel listing every sku of a million.
+    pub rows: usize,
+    /// Wall time per slice (`KV_SLICE_MS`), checked when a group's writes come back.
+    pub ms: i64,
+    /// From the end of one slice to the start of the next (`KV_SLICE_GAP_MS`).
+    pub gap_ms: i64,
 }
 
 impl Limits {
@@ -95,6 +111,13 @@ impl Limits {
             job_steps: var("JOB_STEPS", 8).clamp(1, 1_000) as usize,
             chunk: var("BULK_CHUNK", 1_000).clamp(1, 100_000) as usize,
             delivery: var("DELIVERY_BATCH", 500).clamp(1, 5_000) as usize,
+            kv: KvSlice {
+                parallel: var("KV_PARALLEL", 8).clamp(1, 64) as usize,
+                ops: var("KV_SLICE_OPS", 200).clamp(1, 1_000) as usize,
+                rows: var("KV_SLICE_ROWS", 4_000).clamp(1, 1_000_000) as usize,
+                ms: var("KV_SLICE_MS", 200).clamp(1, 30_000) as i64,
+                gap_ms: var("KV_SLICE_GAP_MS", 50).clamp(0, 60_000) as i64,
+            },
         }
     }
 }
@@ -419,7 +442,8 @@ impl Ledger {
         if !marks.is_empty() {
             // This change's own keys first, so a read at the edge soon sees it; a backlog
             // (a bulk load's buckets) is the alarm's.
-            self.flush_kv(KV_OPS_PER_REQUEST, Some(marks), None).await;
+            self.flush_kv(KvBudget::request(Some(marks), &self.limits.kv))
+                .await;
         }
         match job {
             Some(j) => Ok(http::json(
@@ -790,7 +814,8 @@ impl Ledger {
         if deliver {
             self.arm_at(now).await?;
         }
-        self.flush_kv(KV_OPS_PER_REQUEST, None, None).await;
+        self.flush_kv(KvBudget::request(None, &self.limits.kv))
+            .await;
         http::ok(&outcome)
     }
 
@@ -920,8 +945,12 @@ impl Ledger {
     /// After a bulk load: deliveries start now; its KV marks (up to a bucket per listing
     /// touched) are left to the alarm's slices rather than written before the answer.
     async fn after_load(&self, now: i64, deliver: bool) -> std::result::Result<(), ApiError> {
-        self.arm_at(if deliver { now } else { now + KV_SLICE_GAP_MS })
-            .await?;
+        self.arm_at(if deliver {
+            now
+        } else {
+            now + self.limits.kv.gap_ms
+        })
+        .await?;
         Ok(())
     }
 
@@ -1059,12 +1088,6 @@ impl Ledger {
 
     async fn run_alarm(&self) -> std::result::Result<(), ApiError> {
         self.ensure_loaded().await?;
-        let now = delivery::now_ms();
-        if now >= self.kv_next_ms.get() {
-            self.kv_next_ms.set(now + KV_SLICE_GAP_MS);
-            self.flush_kv(KV_OPS_PER_ALARM, None, Some(now + KV_SLICE_MS))
-                .await;
-        }
         self.run_jobs().await?;
         let policy = delivery::policy(&self.env);
         let sql = self.sql();
@@ -1155,6 +1178,19 @@ impl Ledger {
                 self.commit(batch).await?;
             }
         }
+        // The mirror last: pushes are waited for, KV is eventually consistent anyway.
+        let now = delivery::now_ms();
+        if now >= self.kv_next_ms.get() {
+            let kv = self.limits.kv;
+            self.flush_kv(KvBudget {
+                ops: kv.ops,
+                rows: kv.rows,
+                deadline: Some(now + kv.ms),
+                own: None,
+                slice: true,
+            })
+            .await;
+        }
         self.rearm().await?;
         Ok(())
     }
@@ -1241,11 +1277,10 @@ impl Ledger {
         })
     }
 
-    /// Writes dirty KV mirror keys, at most `budget` KV operations; one writer at a time, so
-    /// KV sees values in the order the hub had them. What is left, or failed, stays marked and
-    /// the alarm writes it.
-    /// `own`: only these marks (a change's own keys); `deadline`: stop starting writes then.
-    async fn flush_kv(&self, budget: usize, own: Option<Vec<String>>, deadline: Option<i64>) {
+    /// Writes dirty KV mirror keys within `budget`; one writer at a time, so KV sees values in
+    /// the order the hub had them. What is left, or failed, stays marked and the alarm writes
+    /// it: after a slice of the alarm's, no sooner than the slice gap from now.
+    async fn flush_kv(&self, budget: KvBudget) {
         for _ in 0..400 {
             if !self.kv_flushing.get() {
                 break;
@@ -1255,81 +1290,137 @@ impl Ledger {
         if self.kv_flushing.replace(true) {
             return; // another flush is still running and will pick our marks up
         }
-        let result = self.flush_kv_marks(budget, own, deadline).await;
+        let result = self.flush_kv_marks(&budget).await;
         self.kv_flushing.set(false);
+        let now = delivery::now_ms();
         let retry_at = match result {
-            Ok(true) => return,
-            // More than the budget: the alarm's next slice continues.
-            Ok(false) => self.kv_next_ms.get().max(delivery::now_ms() + 1),
+            Ok(Flushed { done: true, .. }) => return,
+            // More than the slice: the next one after the gap.
+            Ok(_) if budget.slice => now + self.limits.kv.gap_ms,
+            // A change's own keys, more than it writes before answering: the alarm continues.
+            Ok(_) => self.kv_next_ms.get().max(now + 1),
             Err(e) => {
                 worker::console_error!("KV mirror: {e}; retrying from the alarm");
-                delivery::now_ms() + KV_RETRY_MS
+                now + KV_RETRY_MS
             }
         };
-        if let Err(e) = self.arm_at(retry_at).await {
-            worker::console_error!("KV mirror: could not set the alarm: {e}");
+        if budget.slice || retry_at > self.kv_next_ms.get() {
+            self.kv_next_ms.set(retry_at);
+        }
+        // A slice runs inside the alarm, which sets the next one from `kv_next_ms` as it ends.
+        if !budget.slice {
+            if let Err(e) = self.arm_at(retry_at).await {
+                worker::console_error!("KV mirror: could not set the alarm: {e}");
+            }
         }
     }
 
-    /// `Ok(true)` when no mark (of `own`, if given) is left. Stops after `budget` KV writes or
-    /// at `deadline`.
-    async fn flush_kv_marks(
-        &self,
-        budget: usize,
-        own: Option<Vec<String>>,
-        deadline: Option<i64>,
-    ) -> std::result::Result<bool, String> {
+    /// Writes marks (of `budget.own`, if given) a group of [`KvSlice::parallel`] at a time
+    /// until none is left or the budget is spent; each bucket is built (read from SQLite)
+    /// just before its group is written, with a turn of the event loop between builds.
+    async fn flush_kv_marks(&self, budget: &KvBudget) -> std::result::Result<Flushed, String> {
+        let mut out = Flushed::default();
         let Some(tenant) = self.tenant().map_err(|e| e.to_string())? else {
-            return Ok(true); // never served a request: nothing was ever marked
+            out.done = true;
+            return Ok(out); // never served a request: nothing was ever marked
         };
         let kv = self.env.kv(CONFIG_BINDING).map_err(|e| e.to_string())?;
         let sql = self.sql();
-        let mut spent = 0;
+        let parallel = self.limits.kv.parallel.max(1);
         loop {
-            let marks =
-                store::kv_dirty(&sql, own.as_deref(), budget.max(1)).map_err(|e| e.to_string())?;
+            let marks = store::kv_dirty(&sql, budget.own.as_deref(), budget.ops.clamp(1, 256))
+                .map_err(|e| e.to_string())?;
             if marks.is_empty() {
-                return Ok(true);
+                out.done = true;
+                return Ok(out);
             }
-            // A few keys at a time, their writes in flight together: distinct keys, each
-            // read from the state as it is now, so their order does not matter; one by one a
-            // local KV write's latency capped the mirror at ~8 keys a second on a busy machine.
-            for group in marks.chunks(KV_PARALLEL) {
-                if spent >= budget || deadline.is_some_and(|d| delivery::now_ms() >= d) {
-                    return Ok(false);
+            let mut next = marks.iter();
+            loop {
+                // The clock is current here: the last thing awaited was I/O (or nothing yet).
+                if out.ops >= budget.ops
+                    || out.rows >= budget.rows
+                    || budget.deadline.is_some_and(|d| delivery::now_ms() >= d)
+                {
+                    return Ok(out);
                 }
-                let mut ops = Vec::with_capacity(group.len());
-                for mark in group {
-                    let op = self
+                let mut group = Vec::with_capacity(parallel);
+                while group.len() < parallel && out.rows < budget.rows {
+                    let Some(mark) = next.next() else { break };
+                    if !group.is_empty() {
+                        // Building a bucket reads up to ~1,000 mappings: let waiting
+                        // requests in between.
+                        yield_now().await;
+                    }
+                    let built = self
                         .with_hub(|hub| mirror::op(hub, &sql, &tenant, &mark.key))
                         .map_err(|e| e.message)??;
-                    ops.push(op);
-                    // Building a big bucket reads and writes ~1,000 mappings: let waiting
-                    // requests in between.
-                    yield_now().await;
+                    out.rows += built.as_ref().map_or(0, |b| b.mappings);
+                    group.push((mark, built.map(|b| b.op)));
                 }
-                spent += ops.iter().filter(|o| o.is_some()).count();
-                let results = futures_util::future::join_all(ops.into_iter().map(|op| async {
-                    if let Some(op) = op {
-                        mirror::run(&kv, op).await
-                    } else {
-                        Ok(())
+                if group.is_empty() {
+                    break; // this list is written: read the marks again
+                }
+                out.ops += group.iter().filter(|(_, op)| op.is_some()).count();
+                let results = futures_util::future::join_all(group.iter_mut().map(|(_, op)| {
+                    let op = op.take();
+                    let kv = &kv;
+                    async move {
+                        match op {
+                            Some(op) => mirror::run(kv, op).await,
+                            None => Ok(()),
+                        }
                     }
                 }))
                 .await;
                 let mut failed = None;
-                for (mark, result) in group.iter().zip(results) {
+                let mut done = Vec::with_capacity(group.len());
+                for ((mark, _), result) in group.iter().zip(results) {
                     match result {
-                        Ok(()) => store::kv_done(&sql, mark).map_err(|e| e.to_string())?,
+                        Ok(()) => done.push(*mark),
                         Err(e) => failed = Some(e),
                     }
                 }
+                store::kv_done(&sql, done).map_err(|e| e.to_string())?;
                 if let Some(e) = failed {
                     return Err(e);
                 }
             }
         }
     }
+}
+
+/// What a flush of the KV mirror may do: KV writes, mappings read (bucket builds) and, for
+/// the alarm's slices, a wall-clock deadline; `own`: only these marks (a change's own keys).
+#[derive(Clone, Debug, Default)]
+struct KvBudget {
+    ops: usize,
+    rows: usize,
+    deadline: Option<i64>,
+    own: Option<Vec<String>>,
+    /// An alarm slice: what is left waits for the next slice, after the gap.
+    slice: bool,
+}
+
+impl KvBudget {
+    /// Before a change answers: its own keys (or every mark, after an import), at most
+    /// [`KV_OPS_PER_REQUEST`] writes and a slice's mappings.
+    fn request(own: Option<Vec<String>>, kv: &KvSlice) -> KvBudget {
+        KvBudget {
+            ops: KV_OPS_PER_REQUEST,
+            rows: kv.rows,
+            deadline: None,
+            own,
+            slice: false,
+        }
+    }
+}
+
+/// What a flush did: KV writes, mappings read, and whether no mark (of its own) is left.
+#[derive(Debug, Default)]
+struct Flushed {
+    ops: usize,
+    rows: usize,
+    done: bool,
 }
 
 /// Gives the event loop a turn (a zero-length timer), so requests that arrived while the

@@ -984,11 +984,19 @@ pub fn kv_dirty(
     .to_array()
 }
 
-/// Clears a KV intent, unless it was marked again (a newer `gen`) while being written.
-pub fn kv_done(sql: &SqlStorage, d: &DirtyKey) -> worker::Result<()> {
+/// Clears KV intents, each unless it was marked again (a newer `gen`) while being written:
+/// one statement for a group of writes.
+pub fn kv_done<'a>(
+    sql: &SqlStorage,
+    done: impl IntoIterator<Item = &'a DirtyKey>,
+) -> worker::Result<()> {
+    let pairs: Vec<(&str, i64)> = done.into_iter().map(|d| (d.key.as_str(), d.gen)).collect();
+    if pairs.is_empty() {
+        return Ok(());
+    }
     sql.exec(
-        "DELETE FROM kv_dirty WHERE key = ? AND gen = ?",
-        vec![d.key.as_str().into(), d.gen.into()],
+        "DELETE FROM kv_dirty WHERE (key, gen) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+        vec![wire::to_json(&pairs).into()],
     )?;
     Ok(())
 }

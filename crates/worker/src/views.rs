@@ -258,8 +258,8 @@ pub struct Stats {
     pub open_orders: i64,
     pub pending_pushes: i64,
     pub running_jobs: i64,
-    /// KV mirror keys waiting to be written (a big import marks every mapping; the alarm
-    /// writes them 800 at a time).
+    /// KV mirror keys waiting to be written (a bulk load marks every bucket it touches; the
+    /// alarm writes them in slices).
     pub kv_backlog: i64,
     /// Rows of each kind in the Ledger's working set now.
     pub resident: Resident,
