@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use futures_util::future::{join, join_all};
 use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
 use stocksync_core::{
-    listing_row_key, wire, Dirty, Event, Hub, ListingKey, Pending, Push, Qty, RetryPolicy, Sku, Target,
-    WebhookBatch, WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
+    listing_row_key, wire, Dirty, Event, Hub, ListingKey, Pending, Push, Qty, RetryPolicy, Sku,
+    Target, WebhookBatch, WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
 };
 use worker::Env;
 
@@ -66,7 +66,10 @@ fn settle_each(
 ) -> Settled {
     let mut out = Settled::default();
     for (key, seq, quantity) in pending {
-        let demo = matches!(hub.channel(&key.channel).map(|c| &c.target), Some(Target::Demo));
+        let demo = matches!(
+            hub.channel(&key.channel).map(|c| &c.target),
+            Some(Target::Demo)
+        );
         let mut delivered = |quantity: Qty| {
             let event = Event::PushDelivered {
                 channel: key.channel.clone(),

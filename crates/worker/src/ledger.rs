@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use stocksync_core::{
-    wire, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId,
-    ListingKey, PreviewRequest, Snapshot, Target,
+    wire, ChannelId, DemoEdit, Dirty, ErrorCode, Event, Hub, ListingId, ListingKey, PreviewRequest,
+    Snapshot, Target,
 };
 use worker::{
     durable_object, js_sys, wasm_bindgen, Date, Delay, DurableObject, Env, Request, Response,
@@ -1132,7 +1132,10 @@ impl Ledger {
                 undue,
                 ..Batch::default()
             };
-            for (part, results) in attempts.chunks(ROUND_SLICE).zip(results.chunks(ROUND_SLICE)) {
+            for (part, results) in attempts
+                .chunks(ROUND_SLICE)
+                .zip(results.chunks(ROUND_SLICE))
+            {
                 let now = delivery::now_ms();
                 self.with_working_set(|hub, st| {
                     let keys: Vec<ListingKey> = part.iter().map(|a| a.key.clone()).collect();

@@ -169,9 +169,7 @@ fn authenticate(
 ) -> std::result::Result<&'static str, ApiError> {
     // A channel's own webhooks carry no bearer key: the Durable Object verifies the channel's
     // signature over the raw body (SPEC §9).
-    if req.method == Method::Post
-        && path.starts_with("/v1/channels/")
-        && path.ends_with("/inbound")
+    if req.method == Method::Post && path.starts_with("/v1/channels/") && path.ends_with("/inbound")
     {
         return Ok("channel");
     }
@@ -185,10 +183,7 @@ fn authenticate(
             )),
         };
     }
-    if req.method == Method::Post
-        && path == "/v1/orders"
-        && req.headers().has(SIGNATURE_HEADER)?
-    {
+    if req.method == Method::Post && path == "/v1/orders" && req.headers().has(SIGNATURE_HEADER)? {
         return Ok("signature");
     }
     Err(ApiError::unauthorized(

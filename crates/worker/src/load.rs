@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stocksync_core::{
-    wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId,
-    Mapping, Outcome, Target,
+    wire, BackupLine, ChannelId, Error as CoreError, Event, Hub, ListingId, Mapping, Outcome,
+    Target,
 };
 use worker::SqlStorage;
 
