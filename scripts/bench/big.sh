@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The big-merchant benchmark (BENCHMARKS.md "A million skus"): starts its own wrangler dev with
 # production limits on a fresh state directory and runs scripts/bench/big-tenant.mjs against it.
-#   scripts/bench/big.sh [SKUS]     (default 1000000; ~40 minutes on a 2-core machine)
+#   scripts/bench/big.sh [SKUS]     (default 1000000; about 10 minutes on a 2-core machine with BIG_SKIP_BACKUP=1, the backup part
+#                                   adding about 15 more)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 skus=${1:-1000000}
