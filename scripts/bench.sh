@@ -135,7 +135,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   # stocksync's other runs sit between its 8-connection and 1-connection figures, as before.
   ours_more() {
     echo "-- POST /v1/orders, 8 connections: a new order for a sku with 1 listing"
-    API_KEY=$key load 8 -s scripts/bench/orders-one-listing.lua "$url/v1/orders"
+    API_KEY=$key ORDER_SKU=SKU-0000001 load 8 -s scripts/bench/orders.lua "$url/v1/orders"
     echo "-- POST /v1/preview, 8 connections: one hypothetical order (a copy of the hub, nothing stored)"
     API_KEY=$key load 8 -s scripts/bench/preview.lua "$url/v1/preview"
   }

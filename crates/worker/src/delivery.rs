@@ -4,7 +4,7 @@
 //! number: the latest only) and what an answer means ([`Event::PushDelivered`] /
 //! [`Event::PushFailed`]); this module only carries it.
 //!
-//! - Demo target: nothing leaves the object, so nothing waits for the alarm: [`settle`] records
+//! - Demo target: nothing leaves the object, so nothing waits for the alarm: [`planned`] records
 //!   the push delivered where it is planned, and the demo marketplace's row is written in the
 //!   same transaction as the event that planned it (no schedule row, no delivery round, the
 //!   listing written once). A demo push found in the schedule (one stored by an older build)
@@ -18,16 +18,16 @@ use std::collections::BTreeMap;
 use futures_util::future::{join, join_all};
 use stocksync_channels::http::{retry_after_ms, Method as CMethod, Request as CRequest};
 use stocksync_core::{
-    listing_row_key, wire, Dirty, Event, Hub, ListingKey, Pending, Push, Qty, RetryPolicy, Sku,
+    listing_row_key, wire, Dirty, Event, Hub, ListingKey, Outcome, Pending, Qty, RetryPolicy, Sku,
     Target, WebhookBatch, WebhookBatchItem, WebhookPush, WEBHOOK_BATCH_MAX,
 };
 use worker::Env;
 
 use crate::adapters::Answer;
 use crate::signature;
-use crate::store::DemoWrite;
+use crate::store::{Batch, DemoWrite};
 
-/// What storing newly planned pushes needs besides their listing rows.
+/// What storing pushes to deliver needs besides their listing rows.
 #[derive(Debug, Default)]
 pub struct Settled {
     /// Schedule rows, due now, of the pushes the alarm delivers.
@@ -36,31 +36,40 @@ pub struct Settled {
     pub demo: Vec<DemoWrite>,
 }
 
-/// Settles pushes just planned (by an order, a change, a job step or a load), before their
-/// rows are taken: a push to the in-object demo marketplace is delivered here and now (the
-/// core records [`Event::PushDelivered`] and its changes join `dirty`); every other push is
-/// scheduled for the alarm, due at `now`. A push the core refuses to record as delivered (it
-/// cannot happen for one just planned) is scheduled instead, so nothing is lost.
-pub fn settle(hub: &mut Hub, pushes: &[Push], dirty: &mut Dirty, now: i64) -> Settled {
-    let planned = pushes.iter().map(|p| {
+/// The batch that stores an outcome just planned (by an order, a change, a job step or a
+/// load), before anything else is added to it: its pushes settled, then its rows. A push to the
+/// in-object demo marketplace is delivered here and now (the core records
+/// [`Event::PushDelivered`] and its changes join the outcome's dirty rows, so the listing is
+/// written once); every other push is scheduled for the alarm, due at `now`. A push the core
+/// refuses to record as delivered (it cannot happen for one just planned) is scheduled
+/// instead, so nothing is lost.
+pub fn planned(hub: &mut Hub, out: &mut Outcome, now: i64) -> Batch {
+    let pushes = out.pushes.iter().map(|p| {
         let key = ListingKey::new(p.channel.clone(), p.listing.clone());
-        (key, p.seq, Qty::new(p.quantity))
+        (key, p.seq, Qty::new(p.quantity).ok())
     });
-    settle_each(hub, planned, dirty, now)
+    let settled = settle(hub, pushes, &mut out.dirty, now);
+    Batch {
+        rows: hub.rows(&out.dirty),
+        due: settled.due,
+        demo: settled.demo,
+        ..Batch::default()
+    }
 }
 
-/// [`settle`] for a hub's whole outbox (a replaced hub's pending pushes).
+/// [`planned`]'s settling for a hub's whole outbox (a replaced hub's pending pushes, whose
+/// rows are all written anyway).
 pub fn settle_outbox(hub: &mut Hub, now: i64) -> Settled {
     let pending = hub
         .outbox()
         .into_iter()
-        .map(|(key, p, _)| (key, p.seq, Ok(p.quantity)));
-    settle_each(hub, pending, &mut Dirty::default(), now)
+        .map(|(key, p, _)| (key, p.seq, Some(p.quantity)));
+    settle(hub, pending, &mut Dirty::default(), now)
 }
 
-fn settle_each(
+fn settle(
     hub: &mut Hub,
-    pending: impl IntoIterator<Item = (ListingKey, u64, Result<Qty, stocksync_core::Error>)>,
+    pending: impl IntoIterator<Item = (ListingKey, u64, Option<Qty>)>,
     dirty: &mut Dirty,
     now: i64,
 ) -> Settled {
@@ -79,7 +88,7 @@ fn settle_each(
             };
             hub.apply(event).map(|o| dirty.merge(o.dirty)).is_ok()
         };
-        let recorded = quantity.ok().filter(|&q| demo && delivered(q));
+        let recorded = quantity.filter(|&q| demo && delivered(q));
         match recorded {
             Some(quantity) => out.demo.push(DemoWrite::Received {
                 channel: key.channel.to_string(),

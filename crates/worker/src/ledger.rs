@@ -67,7 +67,7 @@ pub struct Limits {
     /// (five batched webhook calls, a real channel's batches), and it is read and recorded in
     /// slices of [`ROUND_SLICE`] with a yield between, each slice's results one transaction,
     /// so an order waits behind one slice at most. (Demo pushes never wait for a round: they
-    /// are delivered where they are planned, [`delivery::settle`].)
+    /// are delivered where they are planned, [`delivery::planned`].)
     pub delivery: usize,
     /// The alarm's KV mirror slices ([`KvSlice`]).
     pub kv: KvSlice,
@@ -420,15 +420,11 @@ impl Ledger {
                 Mirrored::Channels => vec![mirror::CHANNELS.to_string()],
                 Mirrored::Listings => mirror::listing_marks(&outcome.dirty.listings),
             };
-            let settled = delivery::settle(hub, &outcome.pushes, &mut outcome.dirty, now);
             let batch = Batch {
-                rows: hub.rows(&outcome.dirty),
                 kv,
-                due: settled.due,
-                demo: settled.demo,
                 jobs: job.iter().cloned().collect(),
                 heard,
-                ..Batch::default()
+                ..delivery::planned(hub, &mut outcome, now)
             };
             (outcome, batch, job)
         };
@@ -1220,16 +1216,10 @@ impl Ledger {
                     .as_mut()
                     .ok_or_else(|| ApiError::internal("hub not loaded"))?;
                 match jobs::step(hub, &sql, &mut job, &self.limits) {
-                    Ok(mut out) => {
-                        let settled = delivery::settle(hub, &out.pushes, &mut out.dirty, now);
-                        Batch {
-                            rows: hub.rows(&out.dirty),
-                            due: settled.due,
-                            demo: settled.demo,
-                            jobs: vec![job],
-                            ..Batch::default()
-                        }
-                    }
+                    Ok(mut out) => Batch {
+                        jobs: vec![job],
+                        ..delivery::planned(hub, &mut out, now)
+                    },
                     Err(e) => {
                         // What the step changed in memory is not stored: forget it.
                         *guard = None;

@@ -73,8 +73,8 @@ impl Marks {
     }
 }
 
-/// Writes one outcome: its pushes settled ([`crate::delivery::settle`]: the demo channel's
-/// delivered at once, the rest scheduled), then its rows.
+/// Writes one outcome ([`crate::delivery::planned`]: the demo channel's pushes delivered at
+/// once, the rest scheduled) and counts what it wrote.
 fn write(
     hub: &mut Hub,
     sql: &SqlStorage,
@@ -83,9 +83,8 @@ fn write(
     s: &mut Summary,
 ) -> Result<(), ApiError> {
     s.add(out);
-    let settled = crate::delivery::settle(hub, &out.pushes, &mut out.dirty, now);
-    let rows = hub.rows(&out.dirty);
-    for r in &rows {
+    let batch = crate::delivery::planned(hub, out, now);
+    for r in &batch.rows {
         match r {
             stocksync_core::Row::Item { .. } => s.items += 1,
             stocksync_core::Row::Listing { .. } => s.listings += 1,
@@ -93,12 +92,6 @@ fn write(
             _ => {}
         }
     }
-    let batch = Batch {
-        rows,
-        due: settled.due,
-        demo: settled.demo,
-        ..Batch::default()
-    };
     batch.write(sql)?;
     Ok(())
 }
