@@ -12,7 +12,9 @@
 # After stocksync's figures, `worker` stops it and runs the plain-JavaScript comparison worker
 # of issue #11 (scripts/bench/plainjs: the same routes, the same catalogue, the same wrk lines,
 # on BENCH_PLAINJS_PORT, default 8796), one after the other, never both at once, and prints each
-# worker's orders ÷ /healthz rate and p50s. BENCH_PLAINJS=0 skips it.
+# worker's orders ÷ /healthz rate and p50s, then the platform's floor for any order: the plain
+# worker's GET /v1/ping, a request that reaches the Durable Object and does nothing there.
+# BENCH_PLAINJS=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,6 +130,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
     load 1 "$url/healthz"; h1=$(p50_ms)
     echo "-- POST /v1/orders, 1 connection (10 listings): one order's latency without queueing"
     API_KEY=$key load 1 -s scripts/bench/orders.lua "$url/v1/orders"; o1=$(p50_ms)
+    last_h8=$h8 last_h1=$h1
     ratios=$(awk -v n="$name" -v h8="$h8" -v o8="$o8" -v h1="$h1" -v o1="$o1" 'BEGIN {
       printf "%s: orders %.0f/s ÷ /healthz %.0f/s = %.2f at 8 connections; order p50 %.2f ms ÷ /healthz p50 %.2f ms = %.1f× at 1 connection", n, o8, h8, o8 / h8, o1, h1, o1 / h1 }')
     echo "$ratios"
@@ -165,11 +168,21 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
     import_catalogue
     warm
     between= compare plain-js
+    # The floor under any order: a request that crosses into the Durable Object and back with
+    # nothing done there (the plain worker's GET /v1/ping), against the same run's /healthz.
+    echo "-- GET /v1/ping, 8 connections: the Worker, its hop to the Durable Object, an empty answer"
+    API_KEY=$key load 8 -H "Authorization: Bearer $key" "$url/v1/ping"; p8=$(rate)
+    echo "-- GET /v1/ping, 1 connection"
+    API_KEY=$key load 1 -H "Authorization: Bearer $key" "$url/v1/ping"; p1=$(p50_ms)
+    floor=$(awk -v h8="$last_h8" -v p8="$p8" -v h1="$last_h1" -v p1="$p1" 'BEGIN {
+      printf "floor (a Durable Object request doing nothing): %.0f/s ÷ /healthz %.0f/s = %.2f at 8 connections; p50 %.2f ms ÷ %.2f ms = %.1f× at 1 connection", p8, h8, p8 / h8, p1, h1, p1 / h1 }')
+    echo "$floor"
     PORT=$js_port scripts/wrangler-dev.sh stop "$js_pid" >/dev/null 2>&1
     js_pid=
     echo
     echo "$ours_ratios"
     echo "$ratios"
+    echo "$floor"
   fi
 fi
 

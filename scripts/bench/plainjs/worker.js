@@ -5,7 +5,8 @@
 // It is the comparison of issue #11 ("faster than a plain JavaScript Worker"), not part of
 // stocksync: nothing else uses it.
 //
-// Routes: GET /healthz (the Worker itself) · POST /v1/import (a JSON snapshot, as
+// Routes: GET /healthz (the Worker itself) · GET /v1/ping (the Durable Object answering "ok" and
+// doing nothing else: the floor of any request that reaches it) · POST /v1/import (a JSON snapshot, as
 // `catalogue_json` prints it; it replaces the hub) · POST /v1/orders · GET /v1/items/{sku} ·
 // GET /v1/demo/{channel}/{listing}. An order does what stocksync's Ledger does for one: the
 // duplicate check on (channel, order), each line resolved through its listing or sku, units
@@ -256,6 +257,10 @@ export class Ledger extends DurableObject {
     try {
       const { pathname } = new URL(request.url);
       const method = request.method;
+      if (pathname === "/v1/ping") {
+        // The floor of a request that reaches the Durable Object and does nothing there.
+        return new Response("ok");
+      }
       if (pathname === "/v1/orders") {
         if (method !== "POST") throw methodNotAllowed(method, "POST");
         return Response.json(this.placeOrder(readOrder(await readJson(request))));
