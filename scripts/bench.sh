@@ -64,6 +64,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   export WRANGLER_ARGS="--var ALLOW_PRIVATE_TARGETS:1"
   out=$(scripts/wrangler-dev.sh start)
   pid=${out##*PID=} js_pid=
+  group=$pid
   cleanup() {
     [ -z "$pid" ] || scripts/wrangler-dev.sh stop "$pid" >/dev/null 2>&1 || true
     [ -z "$js_pid" ] || PORT=$js_port scripts/wrangler-dev.sh stop "$js_pid" >/dev/null 2>&1 || true
@@ -107,13 +108,40 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   warm
   # Each run's lines are kept in $state/last for the ratios below.
   load() {
+    local before; before=$(cpu_ticks)
     wrk -t"$(( $1 < 2 ? $1 : 2 ))" -c"$1" -d"${LOAD_SECONDS}s" --latency "${@:2}" \
       | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors' | tee "$state/last"
+    cpu_per_request "$before" "$(cpu_ticks)"
     drain
   }
+  # CPU time of the wrangler dev processes (node, the proxy workerd on the public port, the
+  # runtime workerd running the Worker and its Durable Object), in clock ticks, as
+  # "<label> <ticks>" lines; $group is the running wrangler's process group.
+  cpu_ticks() {
+    local p f label
+    for p in $(pgrep -g "$group"); do
+      read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+      case "$(tr '\0' ' ' < "/proc/$p/cmdline")" in
+        *workerd*--inspector-addr*) label=runtime-workerd ;;
+        *workerd*) label=proxy-workerd ;;
+        *wrangler-dist*) label=node ;;
+        *) continue ;;
+      esac
+      echo "$label $(( f[13] + f[14] ))"
+    done
+  }
+  cpu_per_request() {
+    local n
+    n=$(awk -v s="$LOAD_SECONDS" '/Requests\/sec/ { printf "%d", $2 * s }' "$state/last")
+    awk -v n="$n" -v hz="$(getconf CLK_TCK)" 'NR == FNR { t[$1] = $2; next }
+      { printf "%s%s %.2f", (k++ ? " · " : "    CPU per request (ms): "), $1, ($2 - t[$1]) * 1000 / hz / (n > 0 ? n : 1) }
+      END { print "" }' <(echo "$1") <(echo "$2")
+  }
   rate() { awk '/Requests\/sec/ {print $2}' "$state/last"; }
-  p50_ms() {
-    awk '$1 == "50%" { v = $2
+  p50_ms() { pct_ms 50%; }
+  p99_ms() { pct_ms 99%; }
+  pct_ms() {
+    awk -v p="$1" '$1 == p { v = $2
       if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
       print v }' "$state/last"
   }
@@ -164,6 +192,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
       PORT=$js_port STATE_DIR=$state/plainjs LOG_FILE=$state/plainjs.log PID_FILE=$state/plainjs.pid \
       scripts/wrangler-dev.sh start)
     js_pid=${out##*PID=}
+    group=$js_pid
     url=http://127.0.0.1:$js_port
     import_catalogue
     warm
@@ -171,11 +200,11 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
     # The floor under any order: a request that crosses into the Durable Object and back with
     # nothing done there (the plain worker's GET /v1/ping), against the same run's /healthz.
     echo "-- GET /v1/ping, 8 connections: the Worker, its hop to the Durable Object, an empty answer"
-    API_KEY=$key load 8 -H "Authorization: Bearer $key" "$url/v1/ping"; p8=$(rate)
+    load 8 -H "Authorization: Bearer $key" "$url/v1/ping"; p8=$(rate)
     echo "-- GET /v1/ping, 1 connection"
-    API_KEY=$key load 1 -H "Authorization: Bearer $key" "$url/v1/ping"; p1=$(p50_ms)
-    floor=$(awk -v h8="$last_h8" -v p8="$p8" -v h1="$last_h1" -v p1="$p1" 'BEGIN {
-      printf "floor (a Durable Object request doing nothing): %.0f/s ÷ /healthz %.0f/s = %.2f at 8 connections; p50 %.2f ms ÷ %.2f ms = %.1f× at 1 connection", p8, h8, p8 / h8, p1, h1, p1 / h1 }')
+    load 1 -H "Authorization: Bearer $key" "$url/v1/ping"; p1=$(p50_ms) q1=$(p99_ms)
+    floor=$(awk -v h8="$last_h8" -v p8="$p8" -v h1="$last_h1" -v p1="$p1" -v q1="$q1" 'BEGIN {
+      printf "floor (a Durable Object request doing nothing): %.0f/s ÷ /healthz %.0f/s = %.2f at 8 connections; p50 %.2f ms ÷ %.2f ms = %.1f× at 1 connection (p99 %.2f ms)", p8, h8, p8 / h8, p1, h1, p1 / h1, q1 }')
     echo "$floor"
     PORT=$js_port scripts/wrangler-dev.sh stop "$js_pid" >/dev/null 2>&1
     js_pid=

@@ -22,6 +22,8 @@
 #                             wrangler then reads .dev.vars beside that file, so pass
 #                             WRANGLER_ARGS="--env-file $PWD/.dev.vars" (an absolute path) for
 #                             stocksync's API_KEY
+#   LOG_LEVEL=info            wrangler's --log-level; info logs a line per request, which costs
+#                             the node process ~4 ms of CPU each (benchmarks may pass warn)
 #   WRANGLER_ARGS             more `wrangler dev` arguments, split on whitespace, e.g.
 #                             "--var ALLOW_TENANT_HEADER:1 --var RETRY_BASE_MS:50" (the HTTP
 #                             tests use this) or "--env-file /tmp/x.vars" (another .dev.vars)
@@ -80,7 +82,7 @@ start() {
   # $! is the process to SIGINT and workerd shares its process group.
   setsid node --no-warnings --experimental-vm-modules "$cli" dev \
       --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" \
-      --show-interactive-dev-session=false --log-level info "${extra[@]}" \
+      --show-interactive-dev-session=false --log-level "${LOG_LEVEL:-info}" "${extra[@]}" \
       </dev/null >>"$LOG_FILE" 2>&1 &
   local pid=$!
   echo "$pid" > "$PID_FILE"
