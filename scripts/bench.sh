@@ -175,7 +175,7 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   ours_ratios=$ratios
 
   stage "worker: time from an order to its push reaching a local webhook"
-  node scripts/bench/webhook-latency.mjs "$url" "$key" 100
+  node scripts/bench/webhook-latency.mjs "$url" "$key" 400
 
   stage "worker: delivery throughput (demo, batched and single webhooks), and orders while 100,000 pushes drain"
   node scripts/bench/delivery.mjs "$url" "$key" "${DELIVERY_SIZES[@]}"

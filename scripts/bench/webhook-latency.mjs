@@ -1,5 +1,5 @@
 // Time from an order to its push reaching a webhook receiver, measured from the moment the
-// order is sent and from the moment its answer arrives. (The second can be negative: the
+// order is sent and from the moment its answer arrives, beside the order's own round trip. (The second can be negative: the
 // Durable Object's alarm may deliver before the answer has travelled back through the Worker.)
 //   node scripts/bench/webhook-latency.mjs <base url> <api key> [orders=100]
 // Starts a receiver on 127.0.0.1, points a webhook channel at it (selling the hot sku
@@ -42,6 +42,7 @@ await new Promise((r) => setTimeout(r, 500)); // the first push (the mapping's) 
 
 const fromAnswer = [];
 const fromRequest = [];
+const answers = []; // the order's own round trip, for comparison
 for (let i = 0; i < orders; i++) {
   const sent = performance.now();
   const out = await call('POST', '/v1/orders', {
@@ -56,6 +57,7 @@ for (let i = 0; i < orders; i++) {
       setTimeout(() => reject(new Error(`push of ${push.quantity} did not arrive in 10 s`)), 10000);
     });
   }
+  answers.push(answered - sent);
   fromAnswer.push(arrivals.get(push.quantity) - answered);
   fromRequest.push(arrivals.get(push.quantity) - sent);
 }
@@ -65,4 +67,4 @@ const summary = (xs) => {
   const q = (p) => +xs[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(1);
   return { p50_ms: q(0.5), p99_ms: q(0.99), max_ms: +xs.at(-1).toFixed(1) };
 };
-console.log(JSON.stringify({ orders, from_request: summary(fromRequest), from_answer: summary(fromAnswer) }));
+console.log(JSON.stringify({ orders, from_request: summary(fromRequest), from_answer: summary(fromAnswer), answer: summary(answers) }));
