@@ -726,15 +726,27 @@ impl Batch {
     }
 }
 
-/// Listing rows are written in two statements over the same JSON
-/// (`[[channel, listing, sku, class, attempts, kvb, json], ...]`): [`LISTINGS_MANY`] inserts
-/// new listings and rewrites those whose indexed columns (sku, class, attempts) changed, then
-/// [`LISTINGS_IN_PLACE`] writes the record of the rest, the common case of a push planned and
-/// acknowledged in one event, without touching an index. SQLite rewrites an index entry for
-/// every column an upsert sets, changed or not: one upsert setting every column cost an
-/// order's ten listings 336 µs of SQLite, the two statements 128 µs; a class change costs the
-/// same either way, a bulk insert of new listings 14 % more (native SQLite on the benchmark's
-/// database; BENCHMARKS.md, "The Worker's own cost, fourth session").
+/// Listing rows are written over one JSON array
+/// (`[[channel, listing, sku, class, attempts, kvb, json], ...]`) by up to two statements:
+/// [`LISTINGS_IN_PLACE`] rewrites the record of every listing whose indexed columns (sku, class,
+/// attempts) are unchanged, the common case of a push planned and acknowledged in one event,
+/// without touching an index or a trigger; [`LISTINGS_MANY`] then inserts new listings and
+/// rewrites those whose indexed columns changed, and is skipped when the first wrote every row.
+/// SQLite rewrites an index entry for every column an upsert sets, changed or not: one upsert
+/// setting every column cost an order's ten listings 336 µs of SQLite, the in-place update
+/// 128 µs; a class change costs the same either way, a bulk insert of new listings 14 % more
+/// (native SQLite on the benchmark's database; BENCHMARKS.md, "The Worker's own cost, fourth
+/// session").
+///
+/// The skip counts on the cursor's `rowsWritten`, which counts index entries and trigger writes
+/// as well as rows: exact here only because this statement sets nothing but `json`, which no
+/// index and no trigger of `listings` reads. Keep it so.
+const LISTINGS_IN_PLACE: &str = "UPDATE listings SET json = j.value ->> 6 FROM json_each(?) AS j \
+     WHERE listings.channel = j.value ->> 0 AND listings.listing = j.value ->> 1 \
+     AND listings.sku IS j.value ->> 2 AND listings.class = j.value ->> 3 \
+     AND listings.attempts = j.value ->> 4";
+/// The listings [`LISTINGS_IN_PLACE`] did not write: inserted, or updated whole where an
+/// indexed column changed (a row it wrote has them equal, so it is left as it is).
 const LISTINGS_MANY: &str = "INSERT INTO listings (channel, listing, sku, class, attempts, kvb, json) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
      FROM json_each(?) WHERE true \
@@ -742,10 +754,6 @@ const LISTINGS_MANY: &str = "INSERT INTO listings (channel, listing, sku, class,
      attempts = excluded.attempts, json = excluded.json \
      WHERE listings.sku IS NOT excluded.sku OR listings.class != excluded.class \
      OR listings.attempts != excluded.attempts";
-/// The records [`LISTINGS_MANY`] left as they were (a row it wrote already has this JSON).
-const LISTINGS_IN_PLACE: &str = "UPDATE listings SET json = j.value ->> 6 FROM json_each(?) AS j \
-     WHERE listings.channel = j.value ->> 0 AND listings.listing = j.value ->> 1 \
-     AND listings.json IS NOT j.value ->> 6";
 /// Upserts of many stock items: `[[sku, json], ...]`.
 const ITEMS_MANY: &str =
     "INSERT INTO items (sku, json) SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true \
@@ -772,7 +780,7 @@ struct Many {
 #[derive(Clone, Copy)]
 enum Stmt {
     One(&'static str),
-    /// [`LISTINGS_MANY`], then [`LISTINGS_IN_PLACE`].
+    /// [`LISTINGS_IN_PLACE`], then [`LISTINGS_MANY`] unless the first wrote every row.
     Listings,
 }
 
@@ -803,8 +811,8 @@ impl Many {
         if self.n == 0 {
             return Ok(());
         }
+        let n = std::mem::take(&mut self.n);
         self.json.push(b']');
-        self.n = 0;
         let text = String::from_utf8(std::mem::take(&mut self.json))
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
         match self.stmt {
@@ -812,8 +820,10 @@ impl Many {
                 sql.exec(stmt, vec![text.into()])?;
             }
             Stmt::Listings => {
-                sql.exec(LISTINGS_MANY, vec![text.as_str().into()])?;
-                sql.exec(LISTINGS_IN_PLACE, vec![text.into()])?;
+                let in_place = sql.exec(LISTINGS_IN_PLACE, vec![text.as_str().into()])?;
+                if in_place.rows_written() != n {
+                    sql.exec(LISTINGS_MANY, vec![text.into()])?;
+                }
             }
         }
         Ok(())
