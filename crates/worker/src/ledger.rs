@@ -35,7 +35,7 @@ use crate::routes::{self, Route};
 use crate::signature;
 use crate::store::{self, Batch, DemoWrite, SqlStore, WarmStore};
 use crate::views;
-use crate::{AUTH_HEADER, CONFIG_BINDING, SIGNATURE_HEADER, TENANT_HEADER};
+use crate::{CONFIG_BINDING, SIGNATURE_HEADER};
 
 /// After a failed KV mirror write, try again this much later.
 const KV_RETRY_MS: i64 = 5_000;
@@ -170,20 +170,27 @@ impl Ledger {
     }
 
     async fn serve(&self, mut req: Request) -> Reply {
-        let tenant = req
-            .headers()
-            .get(TENANT_HEADER)?
-            .ok_or_else(|| ApiError::internal("request reached the ledger without a tenant"))?;
-        self.remember_tenant(&tenant)?;
-        let auth = req.headers().get(AUTH_HEADER)?.unwrap_or_default();
-        let route = routes::route(&req.method(), &req.path())?;
+        if self.tenant.borrow().is_none() {
+            // Named after its tenant by the Worker (`idFromName`).
+            let tenant = self
+                .state
+                .id()
+                .name()
+                .ok_or_else(|| ApiError::internal("the ledger has no name (its tenant)"))?;
+            self.remember_tenant(&tenant)?;
+        }
+        let method = req.method();
+        let path = req.path();
+        let auth =
+            crate::authenticate(&method, &path, req.headers(), &crate::Config::of(&self.env))?;
+        let route = routes::route(&method, &path)?;
         let url = req.url()?;
         let body = Body {
             content_type: req.headers().get("Content-Type")?,
             bytes: http::read_body(&mut req).await?,
         };
         self.ensure_loaded().await?;
-        match auth.as_str() {
+        match auth {
             "bearer" => {}
             "channel" if matches!(route, Route::ChannelInbound(_)) => {}
             "signature" if route == Route::OrderPlace => {

@@ -46,12 +46,9 @@ pub const LEDGER_BINDING: &str = "LEDGER";
 pub const CONFIG_BINDING: &str = "CONFIG";
 /// The secret every `/v1` request must present as `Authorization: Bearer <API_KEY>`.
 pub const API_KEY_SECRET: &str = "API_KEY";
-/// Names the tenant (its Durable Object). Set by the Worker on every forwarded request; taken
-/// from clients only when the `ALLOW_TENANT_HEADER` var is `1` (tests).
+/// Picks the tenant (its Durable Object) when the `ALLOW_TENANT_HEADER` var is `1` (tests only);
+/// otherwise the `TENANT` var does.
 pub const TENANT_HEADER: &str = "X-Stocksync-Tenant";
-/// How the Worker authenticated a forwarded request (`bearer` or `signature`). Internal: the
-/// Worker always overwrites it, and only the Worker can reach the Durable Object.
-pub const AUTH_HEADER: &str = "X-Stocksync-Auth";
 /// A channel's signature over an order trigger (SPEC §5), verified by the Durable Object.
 pub const SIGNATURE_HEADER: &str = "X-Stocksync-Signature";
 
@@ -78,7 +75,7 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
 /// the life of a deployment (a new secret or var is a new deployment, so a new isolate), and
 /// reading four of them from `env` for every request was 3.5 % of the isolate's time in the V8
 /// profile of an order (`get_binding`, and a string copied into wasm for each).
-struct Config {
+pub(crate) struct Config {
     origins: Vec<String>,
     api_key: Option<String>,
     tenant: String,
@@ -90,7 +87,7 @@ thread_local! {
 }
 
 impl Config {
-    fn of(env: &Env) -> std::rc::Rc<Config> {
+    pub(crate) fn of(env: &Env) -> std::rc::Rc<Config> {
         CONFIG.with(|c| {
             c.get_or_init(|| std::rc::Rc::new(Config::read(env)))
                 .clone()
@@ -178,10 +175,7 @@ async fn handle(
     if !path.starts_with("/v1/") {
         return Err(ApiError::not_found(format!("no route {path}")));
     }
-    let Some(key) = config.api_key.as_deref() else {
-        return Err(ApiError::api_key_not_configured());
-    };
-    let auth = authenticate(req, key, path)?;
+    authenticate(&req.method, path, req.headers(), config)?;
     let route = routes::route(&req.method, path)?;
     let tenant = tenant(req.headers(), config)?;
     match &route {
@@ -196,7 +190,7 @@ async fn handle(
     // length over the cap is refused before the hop. Reading it here cost an `arrayBuffer()`,
     // a copy into wasm and one back out per request (the V8 profile of an order).
     http::check_content_length(req.headers(), route.body_cap())?;
-    Ok(Answer::Forwarded(forward(req, env, &tenant, auth).await?))
+    Ok(Answer::Forwarded(forward(req, env, &tenant).await?))
 }
 
 /// Compares in time independent of where the strings differ.
@@ -204,20 +198,27 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `bearer` for a correct API key; `signature` for an unauthenticated `POST /v1/orders` that
-/// carries a channel signature (the Durable Object, which holds the secrets, verifies it).
-fn authenticate(
-    req: &Incoming,
-    key: &str,
+/// How a request is authenticated: `bearer` for a correct API key; `channel` for a channel's own
+/// webhook (`POST /v1/channels/{id}/inbound`) and `signature` for an unauthenticated
+/// `POST /v1/orders` that carries a channel signature, both verified by the Durable Object,
+/// which holds the channels' secrets. The Worker asks it to refuse a request before the hop;
+/// the Durable Object asks it again of the same request, so nothing the Worker adds to a
+/// request is trusted there.
+pub(crate) fn authenticate(
+    method: &Method,
     path: &str,
+    headers: &Headers,
+    config: &Config,
 ) -> std::result::Result<&'static str, ApiError> {
+    let Some(key) = config.api_key.as_deref() else {
+        return Err(ApiError::api_key_not_configured());
+    };
     // A channel's own webhooks carry no bearer key: the Durable Object verifies the channel's
     // signature over the raw body (SPEC §9).
-    if req.method == Method::Post && path.starts_with("/v1/channels/") && path.ends_with("/inbound")
-    {
+    if *method == Method::Post && path.starts_with("/v1/channels/") && path.ends_with("/inbound") {
         return Ok("channel");
     }
-    if let Some(value) = req.headers().get("Authorization")? {
+    if let Some(value) = headers.get("Authorization")? {
         return match value.strip_prefix("Bearer ") {
             Some(token) if constant_time_eq(token.trim().as_bytes(), key.as_bytes()) => {
                 Ok("bearer")
@@ -227,7 +228,7 @@ fn authenticate(
             )),
         };
     }
-    if req.method == Method::Post && path == "/v1/orders" && req.headers().has(SIGNATURE_HEADER)? {
+    if *method == Method::Post && path == "/v1/orders" && headers.has(SIGNATURE_HEADER)? {
         return Ok("signature");
     }
     Err(ApiError::unauthorized(
@@ -255,47 +256,23 @@ fn tenant(headers: &Headers, config: &Config) -> std::result::Result<String, Api
     Ok(config.tenant.clone())
 }
 
-/// Hands the request to the tenant's Durable Object, with the tenant and how it was
-/// authenticated, and answers what the object answers. Its body is the client's own stream,
-/// capped by the Durable Object's read (`http::read_body`), so the cap holds on any transfer
-/// encoding.
+/// Hands the client's request, as it came, to the tenant's Durable Object, and answers what the
+/// object answers. Its body is the client's own stream, capped by the Durable Object's read
+/// (`http::read_body`), so the cap holds on any transfer encoding. Nothing is added to it: the
+/// object knows its tenant by its own name and authenticates the request again
+/// ([`authenticate`]). Building a second request with the tenant and the result of the
+/// Worker's check in headers cost a `Headers`, five header reads and writes and a `Request`
+/// per order (the V8 profile; BENCHMARKS.md, "The Worker's own cost, fourth session").
 async fn forward(
     req: &Incoming,
     env: &Env,
     tenant: &str,
-    auth: &str,
 ) -> std::result::Result<web_sys::Response, ApiError> {
-    let headers = Headers::new();
-    for name in ["Content-Type", "Accept", SIGNATURE_HEADER] {
-        if let Some(v) = req.headers().get(name)? {
-            headers.set(name, &v)?;
-        }
-    }
-    if auth == "channel" {
-        // The channel's signature, topic, shop and delivery ids.
-        for (name, v) in req.headers().entries() {
-            let n = name.to_ascii_lowercase();
-            if n.starts_with("x-shopify-") || n.starts_with("x-wc-") {
-                headers.set(&name, &v)?;
-            }
-        }
-    }
-    headers.set(TENANT_HEADER, tenant)?;
-    headers.set(AUTH_HEADER, auth)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method(req.method.as_ref());
-    init.set_headers(&headers.0);
-    if !matches!(req.method, Method::Get | Method::Head) {
-        if let Some(body) = req.raw.body() {
-            init.set_body(&body);
-        }
-    }
     let hop = async {
-        let inner = web_sys::Request::new_with_str_and_init(&req.raw.url(), &init)?;
         let ledger: LedgerNamespace =
             js_sys::Reflect::get(env.as_ref(), &LEDGER_BINDING.into())?.unchecked_into();
         let stub = ledger.get(&ledger.id_from_name(tenant));
-        JsFuture::from(stub.fetch(&inner)).await
+        JsFuture::from(stub.fetch(&req.raw)).await
     };
     let resp = hop.await.map_err(worker::Error::from)?;
     Ok(resp.unchecked_into())
