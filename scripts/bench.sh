@@ -17,6 +17,7 @@
 # BENCH_PLAINJS=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench/wrangler-cpu.sh
 
 what=${1:-all}
 BENCH_MAX_SKUS=${BENCH_MAX_SKUS:-1000000}
@@ -108,43 +109,18 @@ if [ "$what" = all ] || [ "$what" = worker ]; then
   warm
   # Each run's lines are kept in $state/last for the ratios below.
   load() {
-    local before; before=$(cpu_ticks)
+    local before; before=$(wrangler_cpu_ticks "$group")
     wrk -t"$(( $1 < 2 ? $1 : 2 ))" -c"$1" -d"${LOAD_SECONDS}s" --latency "${@:2}" \
       | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors' | tee "$state/last"
-    cpu_per_request "$before" "$(cpu_ticks)"
+    # CPU time per request of each wrangler dev process (scripts/bench/wrangler-cpu.sh).
+    wrangler_cpu_per_request "$before" "$(wrangler_cpu_ticks "$group")" \
+      "$(awk -v r="$(rate)" -v s="$LOAD_SECONDS" 'BEGIN { printf "%d", r * s }')" \
+      | awk '{ printf "%s%s %s", (k++ ? " · " : "    CPU per request (ms): "), $1, $2 } END { print "" }'
     drain
   }
-  # CPU time of the wrangler dev processes (node, the proxy workerd on the public port, the
-  # runtime workerd running the Worker and its Durable Object), in clock ticks, as
-  # "<label> <ticks>" lines; $group is the running wrangler's process group.
-  cpu_ticks() {
-    local p f label
-    for p in $(pgrep -g "$group"); do
-      read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
-      case "$(tr '\0' ' ' < "/proc/$p/cmdline")" in
-        *workerd*--inspector-addr*) label=runtime-workerd ;;
-        *workerd*) label=proxy-workerd ;;
-        *wrangler-dist*) label=node ;;
-        *) continue ;;
-      esac
-      echo "$label $(( f[13] + f[14] ))"
-    done
-  }
-  cpu_per_request() {
-    local n
-    n=$(awk -v s="$LOAD_SECONDS" '/Requests\/sec/ { printf "%d", $2 * s }' "$state/last")
-    awk -v n="$n" -v hz="$(getconf CLK_TCK)" 'NR == FNR { t[$1] = $2; next }
-      { printf "%s%s %.2f", (k++ ? " · " : "    CPU per request (ms): "), $1, ($2 - t[$1]) * 1000 / hz / (n > 0 ? n : 1) }
-      END { print "" }' <(echo "$1") <(echo "$2")
-  }
-  rate() { awk '/Requests\/sec/ {print $2}' "$state/last"; }
-  p50_ms() { pct_ms 50%; }
-  p99_ms() { pct_ms 99%; }
-  pct_ms() {
-    awk -v p="$1" '$1 == p { v = $2
-      if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
-      print v }' "$state/last"
-  }
+  rate() { wrk_rate "$state/last"; }
+  p50_ms() { wrk_pct_ms 50% "$state/last"; }
+  p99_ms() { wrk_pct_ms 99% "$state/last"; }
   # The four figures of issue #11's comparison: /healthz and orders (10 listings) at 8
   # connections, and at 1 connection. Prints "<name>: …" and sets their ratios in $ratios.
   compare() {

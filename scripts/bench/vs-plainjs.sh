@@ -13,6 +13,7 @@
 #   scripts/bench/vs-plainjs.sh            ~6 minutes
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/wrangler-cpu.sh
 ROUNDS=${ROUNDS:-3} SECONDS_PER_LINE=${LINE_SECONDS:-5}
 port=${VS_PORT:-8794}
 key=$(sed -n 's/^API_KEY=//p' .dev.vars 2>/dev/null | tail -n1)
@@ -26,32 +27,18 @@ cleanup() {
 trap cleanup EXIT
 cargo run -q --profile bench -p stocksync-bench --example catalogue_json -- 2000 > "$work/catalogue.json"
 
-# Clock ticks of the runtime workerd, the proxy workerd and node, as "runtime proxy node".
-ticks() {
-  local rt=0 px=0 nd=0 p f
-  for p in $(pgrep -g "$group"); do
-    read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
-    case "$(tr '\0' ' ' < "/proc/$p/cmdline")" in
-      *workerd*--inspector-addr*) rt=$(( rt + f[13] + f[14] )) ;;
-      *workerd*) px=$(( px + f[13] + f[14] )) ;;
-      *wrangler-dist*) nd=$(( nd + f[13] + f[14] )) ;;
-    esac
-  done
-  echo "$rt $px $nd"
-}
-# One wrk line: prints "rate p50_ms rt_ms proxy_ms node_ms" (CPU ms per request).
+# One wrk line: prints "rate p50_ms runtime_ms proxy_ms node_ms" (CPU ms per request of the
+# runtime workerd, the proxy workerd and node; scripts/bench/wrangler-cpu.sh).
 line() {
-  local conns=$1 before after out
-  before=$(ticks)
-  out=$(wrk -t1 -c"$conns" -d"${SECONDS_PER_LINE}s" --latency "${@:2}")
-  after=$(ticks)
-  echo "$out" | awk -v b="$before" -v a="$after" -v s="$SECONDS_PER_LINE" -v hz="$(getconf CLK_TCK)" '
-    $1 == "50%" { v = $2
-      if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
-      p50 = v }
-    /Requests\/sec/ { rate = $2 }
-    END { split(b, x, " "); split(a, y, " "); n = rate * s; if (n < 1) n = 1
-      printf "%.1f %.2f %.2f %.2f %.2f\n", rate, p50, (y[1] - x[1]) * 1000 / hz / n, (y[2] - x[2]) * 1000 / hz / n, (y[3] - x[3]) * 1000 / hz / n }'
+  local conns=$1 before after
+  before=$(wrangler_cpu_ticks "$group")
+  wrk -t1 -c"$conns" -d"${SECONDS_PER_LINE}s" --latency "${@:2}" > "$work/last"
+  after=$(wrangler_cpu_ticks "$group")
+  local rate; rate=$(wrk_rate "$work/last")
+  wrangler_cpu_per_request "$before" "$after" \
+    "$(awk -v r="$rate" -v s="$SECONDS_PER_LINE" 'BEGIN { printf "%d", r * s }')" \
+    | awk -v rate="$rate" -v p50="$(wrk_pct_ms 50% "$work/last")" '{ ms[$1] = $2 }
+      END { printf "%.1f %.2f %.2f %.2f %.2f\n", rate, p50, ms["runtime-workerd"], ms["proxy-workerd"], ms["node"] }'
 }
 settled() {
   curl -sf -H "Authorization: Bearer $key" "$1/v1/stats" 2>/dev/null | grep -q '"pending_pushes":0,.*"kv_backlog":0,'

@@ -631,9 +631,10 @@ impl Batch {
                 None,
             )?;
         }
-        // Listings, and stock items, in one statement per kind and chunk (`json_each`): a
-        // statement per row crossed into JS and SQLite once per row, which was most of a bulk
-        // load's and a delivery round's time (V8 profile, BENCHMARKS.md).
+        // Listings, and stock items, in one statement per kind and chunk (`json_each`; listings
+        // in up to two, [`LISTINGS_IN_PLACE`]): a statement per row crossed into JS and SQLite
+        // once per row, which was most of a bulk load's and a delivery round's time (V8
+        // profile, BENCHMARKS.md).
         let mut listings = Many::new(Stmt::Listings);
         let mut items = Many::new(Stmt::One(ITEMS_MANY));
         for row in self.rows {
@@ -733,10 +734,9 @@ impl Batch {
 /// without touching an index or a trigger; [`LISTINGS_MANY`] then inserts new listings and
 /// rewrites those whose indexed columns changed, and is skipped when the first wrote every row.
 /// SQLite rewrites an index entry for every column an upsert sets, changed or not: one upsert
-/// setting every column cost an order's ten listings 336 µs of SQLite, the in-place update
-/// 128 µs; a class change costs the same either way, a bulk insert of new listings 14 % more
-/// (native SQLite on the benchmark's database; BENCHMARKS.md, "The Worker's own cost, fourth
-/// session").
+/// setting every column cost an order's writes 0.23–0.31 ms of runtime CPU, these 0.13–0.17 ms;
+/// a class change costs 10–30 % more, ten new listings 12–15 % more
+/// (`scripts/bench/sql-writes.sh`; BENCHMARKS.md, "The Worker's own cost, fourth session").
 ///
 /// The skip counts on the cursor's `rowsWritten`, which counts index entries and trigger writes
 /// as well as rows: exact here only because this statement sets nothing but `json`, which no
